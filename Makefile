@@ -1,0 +1,58 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
+	    bench-scoring bench-recommend bench-load chaos clean
+
+help:
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the service with its dev tools
+
+run: $(STAMP) migrate ## migrate, seed an empty database, serve http://HOST:PORT/graphql
+	$(BIN)/python -m seeds load --if-empty
+	$(BIN)/python -m app
+
+migrate: $(STAMP) ## alembic upgrade head
+	@mkdir -p var
+	$(BIN)/alembic upgrade head
+
+seed: $(STAMP) ## upsert the question bank, catalog and forms from seeds/
+	$(BIN)/python -m seeds load
+
+worker: $(STAMP) ## the arq worker (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it the API runs jobs in-process"; exit 2; }
+	$(BIN)/arq jobs.worker.WorkerSettings
+
+test: $(STAMP) ## the whole suite, on PostgreSQL + Redis and on SQLite + in-process
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schema: $(STAMP) ## print the served SDL into schema.graphql
+	$(BIN)/python -m schema > schema.graphql
+	@echo "wrote schema.graphql"
+
+bench: $(STAMP) ## benchmarks with printed figures (needs PostgreSQL + Redis)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,256 @@
+"""Composition root: settings -> Starlette app serving /graphql (HTTP + websockets), /healthz,
+/readyz and /metrics. The lifespan opens and closes every long-lived client.
+
+Run with `python -m app` (make run) or `uvicorn app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jobs.observability import configure_logging, metrics, prometheus_text, request_id_var
+from jobs.services import Services, open_services
+from resolvers.ops import dependency_states
+from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from schema.build import build_schema
+from schema.view import GraphQLView
+from settings import Settings, load_settings
+
+log = logging.getLogger("app")
+access_log = logging.getLogger("app.request")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Client-chosen operation names become metric labels: keep the set of label values bounded.
+_MAX_OPERATION_LABELS = 300
+
+
+class RequestMiddleware:
+    """Request id (echoed if the client sent a sane one), body size limit, one structured log
+    line and the request metrics for every HTTP request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self._operations: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        # The GraphQL context writes the operation, user and outcome here for the log line.
+        state["notes"] = {}
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, send)
+                return
+            await self._http(scope, receive, send, headers, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], request_id: str
+    ) -> None:
+        started = time.perf_counter()
+        status = 500
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send, request_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send, request_id)
+            status = 413
+        finally:
+            self._record(scope, status, time.perf_counter() - started, request_id)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        response = JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": f"Request body larger than {self.max_body_bytes} bytes.",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                    }
+                ]
+            },
+            status_code=413,
+            headers={"x-request-id": rid},
+        )
+        await response(scope, receive, send)
+
+    def _record(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+        notes: dict[str, Any] = scope.get("state", {}).get("notes") or {}
+        path = scope.get("path", "")
+        if path == "/graphql":
+            operation = self._operation_label(str(notes.get("operation") or "none"))
+            outcome = str(notes.get("outcome") or ("ok" if status < 400 else "error"))
+            labels = {"operation": operation, "outcome": outcome}
+            metrics().graphql_requests.add(1, labels)
+            metrics().graphql_duration.record(seconds, labels)
+        if path in ("/healthz", "/metrics", "/readyz") and status < 400:
+            return  # probes would drown the log
+        access_log.info(
+            "request",
+            extra={
+                "method": scope.get("method"),
+                "path": path,
+                "status": status,
+                "operation": notes.get("operation"),
+                "user_id": notes.get("user_id"),
+                "outcome": notes.get("outcome") or ("ok" if status < 400 else "error"),
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
+
+    def _operation_label(self, name: str) -> str:
+        if name in self._operations:
+            return name
+        if len(self._operations) >= _MAX_OPERATION_LABELS or len(name) > 80:
+            return "other"
+        self._operations.add(name)
+        return name
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        states = await asyncio.wait_for(dependency_states(services), timeout=5)
+    except TimeoutError:
+        states = {"db": "down", "redis": "down", "chroma": "down"}
+    ready = all(state != "down" for state in states.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", **states}, status_code=200 if ready else 503
+    )
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    # A plain route: prometheus_client's ASGI app answers with a redirect when mounted.
+    return PlainTextResponse(prometheus_text(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
+    metrics()
+    graphql = GraphQLView(
+        build_schema(settings),
+        graphql_ide="graphiql",
+        allowed_origins=settings.cors_allowed_origins,
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            limiter: RateLimiter = (
+                RedisRateLimiter(services.redis, settings.redis_namespace)
+                if services.redis is not None
+                else MemoryRateLimiter()
+            )
+            app.state.limiter = limiter
+            log.info(
+                "started",
+                extra={
+                    "env": settings.app_env,
+                    "database": settings.database_url.split("://", 1)[0],
+                    "redis": bool(settings.redis_url),
+                },
+            )
+            yield
+        log.info("stopped")
+
+    middleware = [Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)]
+    if settings.cors_allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id", "retry-after"],
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from db.tables import User as UserRow
+from domain import ids
+from domain.roles import Role as DomainRole
+from schema.errors import UserError
+from schema.types.common import Node
+
+strawberry.enum(DomainRole, name="Role")
+
+
+@strawberry.type(name="User")
+class User(Node):
+    id: strawberry.ID
+    email: str
+    name: str | None
+    role: DomainRole
+    interests: list[str]
+    created_at: datetime
+    _row: strawberry.Private[UserRow]
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.USER, row.id)),
+            email=row.email,
+            name=row.name,
+            role=DomainRole(row.role),
+            interests=list(row.interests_json or []),
+            created_at=row.created_at,
+            _row=row,
+        )
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str
+    name: str | None = None
+    invite_code: str | None = strawberry.field(
+        default=None,
+        description="Grants ADVISOR or ADMIN when it matches a configured or issued invite "
+        "code; otherwise STUDENT.",
+    )
+    interests: list[str] | None = None
+
+
+@strawberry.type
+class RegisterPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str | None = None
+    refresh_token: str | None = None
+    expires_in: int | None = strawberry.field(
+        default=None, description="Seconds until the access token expires."
+    )
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateMeInput:
+    name: str | None = strawberry.UNSET
+    interests: list[str] | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateMePayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Seed data (question bank, credential catalog, forms) and its idempotent loader."""

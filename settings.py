@@ -1,0 +1,200 @@
+"""One typed settings object, read from the environment (and an optional .env file).
+
+Every setting is documented in the README table; keep the two in step. Unset service URLs select
+the embedded default (SQLite file, in-process queue and pub/sub, embedded Chroma, local scorer),
+so `make run` needs no server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that appear in examples and templates. A production deployment that still carries one
+# of them has forgotten to set a real secret.
+_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "jwt-secret",
+        "your-secret",
+        "your-secret-key",
+        "dev-secret",
+        "development",
+        "placeholder",
+        "please-change-me",
+        "supersecret",
+    }
+)
+MIN_JWT_SECRET_BYTES = 32
+MIN_INVITE_CODE_CHARS = 12
+MIN_PRODUCTION_BCRYPT_ROUNDS = 12
+
+
+class SettingsError(ValueError):
+    """A setting makes it unsafe or impossible to start; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    app_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    var_dir: Path = Path("./var")
+
+    database_url: str = "sqlite+aiosqlite:///./var/app.db"
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    redis_url: str | None = None
+    # Prefix for every Redis key, queue and channel, so several deployments (or test runs) can
+    # share one Redis without seeing each other's jobs.
+    redis_namespace: str = "mc"
+    chroma_url: str | None = None
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    embedding_model: str = "text-embedding-3-small"
+    llm_monthly_budget_usd: float = Field(default=5.0, ge=0)
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "microcred-assess"
+    jwt_audience: str = "microcred-assess-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    admin_invite_code: SecretStr | None = None
+    advisor_invite_code: SecretStr | None = None
+
+    # None: true in development, false in production.
+    webhook_allow_private_networks: bool | None = None
+    pipeline_sla_seconds: int = Field(default=120, ge=1)
+
+    log_level: str = "INFO"
+    # None: console in development, json in production.
+    log_format: Literal["json", "console"] | None = None
+
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    max_query_depth: int = Field(default=12, ge=2)
+    max_query_aliases: int = Field(default=30, ge=1)
+    max_query_tokens: int = Field(default=3000, ge=100)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    login_failures_per_email: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    auth_requests_per_ip: int = Field(default=30, ge=1)
+    auth_ip_window_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Accept the URLs people paste (postgres://, postgresql://) and pick the async driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value[len("sqlite://") :]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator(
+        "openai_api_key", "jwt_secret", "admin_invite_code", "advisor_invite_code", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url", "chroma_url", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+    @property
+    def allow_private_webhooks(self) -> bool:
+        if self.webhook_allow_private_networks is not None:
+            return self.webhook_allow_private_networks
+        return not self.is_production
+
+    @cached_property
+    def jwt_key(self) -> str:
+        assert self.jwt_secret is not None, "validate() must run before the key is used"
+        return self.jwt_secret.get_secret_value()
+
+    def validate_for_startup(self) -> Settings:
+        """Refuse unsafe production settings; fill development conveniences. Returns self."""
+        if self.is_production:
+            self._check_production()
+        elif self.jwt_secret is None:
+            self.jwt_secret = SecretStr(_development_jwt_secret(self.var_dir))
+        return self
+
+    def _check_production(self) -> None:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if not secret:
+            raise SettingsError("JWT_SECRET must be set in production")
+        if secret.strip().lower() in _PLACEHOLDER_SECRETS:
+            raise SettingsError("JWT_SECRET is a known placeholder value; set a random secret")
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
+            )
+        for name, code in (
+            ("ADMIN_INVITE_CODE", self.admin_invite_code),
+            ("ADVISOR_INVITE_CODE", self.advisor_invite_code),
+        ):
+            if code is not None and len(code.get_secret_value()) < MIN_INVITE_CODE_CHARS:
+                raise SettingsError(
+                    f"{name} must be at least {MIN_INVITE_CODE_CHARS} characters in production"
+                )
+        if self.bcrypt_rounds < MIN_PRODUCTION_BCRYPT_ROUNDS:
+            raise SettingsError(
+                f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_BCRYPT_ROUNDS} in production"
+            )
+
+
+def _development_jwt_secret(var_dir: Path) -> str:
+    """Generate a secret once and keep it, so development tokens survive a restart."""
+    path = var_dir / "jwt_secret"
+    if path.exists():
+        existing = path.read_text().strip()
+        if len(existing.encode()) >= MIN_JWT_SECRET_BYTES:
+            return existing
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # Created with owner-only permissions before the secret is written into it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, apply overrides (tests), and validate for startup."""
+    return Settings(**overrides).validate_for_startup()  # type: ignore[arg-type]

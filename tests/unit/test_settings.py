@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from settings import Settings, SettingsError
+
+GOOD_SECRET = "k" * 40
+
+
+def _production(**values: object) -> Settings:
+    return Settings(app_env="production", **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({}, "JWT_SECRET"),
+        ({"jwt_secret": "changeme"}, "JWT_SECRET"),
+        ({"jwt_secret": "short-secret"}, "JWT_SECRET"),
+        ({"jwt_secret": GOOD_SECRET, "admin_invite_code": "admin123"}, "ADMIN_INVITE_CODE"),
+        ({"jwt_secret": GOOD_SECRET, "advisor_invite_code": "adv"}, "ADVISOR_INVITE_CODE"),
+        ({"jwt_secret": GOOD_SECRET, "bcrypt_rounds": 10}, "BCRYPT_ROUNDS"),
+    ],
+)
+def test_production_refuses_unsafe_settings_naming_them(
+    values: dict[str, object], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        _production(**values).validate_for_startup()
+
+
+def test_production_accepts_safe_settings() -> None:
+    settings = _production(
+        jwt_secret=GOOD_SECRET, admin_invite_code="a-long-admin-code", bcrypt_rounds=12
+    ).validate_for_startup()
+    assert settings.allow_private_webhooks is False
+    assert settings.effective_log_format == "json"
+    assert settings.bcrypt_rounds == 12
+
+
+def test_defaults_match_the_documented_ones() -> None:
+    settings = Settings()
+    assert settings.database_url == "sqlite+aiosqlite:///./var/app.db"
+    assert settings.access_token_ttl_seconds == 900
+    assert settings.refresh_token_ttl_days == 30
+    assert settings.llm_monthly_budget_usd == 5
+    assert settings.bcrypt_rounds == 12
+    assert settings.port == 8000
+    assert settings.host == "127.0.0.1"
+
+
+def test_development_generates_and_keeps_a_jwt_secret(tmp_path: Path) -> None:
+    first = Settings(var_dir=tmp_path).validate_for_startup()
+    second = Settings(var_dir=tmp_path).validate_for_startup()
+    assert first.jwt_key == second.jwt_key
+    assert len(first.jwt_key) >= 32
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_database_urls_people_paste_get_the_async_driver() -> None:
+    assert Settings(database_url="postgres://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
+    assert (
+        Settings(database_url="postgresql://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
+    )
+    assert Settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
