@@ -31,6 +31,7 @@ def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEng
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -43,6 +44,8 @@ def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEng
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is turned off; _sqlite_begin issues the right one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # Without this SQLite ignores ON DELETE CASCADE and every other foreign key.
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -52,6 +55,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Write transactions take SQLite's write lock at BEGIN (IMMEDIATE): a second writer waits
+    (busy_timeout) instead of reading a snapshot first and failing when it tries to write."""
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -83,15 +93,21 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+        self.write_sessions = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.sessions() as session:
+        async with self.write_sessions() as session:
             uow = UnitOfWork(session)
             try:
                 yield uow

@@ -16,6 +16,8 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 from db.database import Database, create_engine
+from jobs.queue import ArqQueue, InProcessQueue, JobQueue
+from jobs.tasks import TASKS
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class Services:
     settings: Settings
     db: Database
     redis: ArqRedis | None
+    queue: JobQueue
 
     def key(self, *parts: str) -> str:
         """A Redis key (or channel, or queue name) inside this deployment's namespace."""
@@ -65,7 +68,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         database = Database(create_engine(settings.database_url, settings.db_pool_size))
         stack.push_async_callback(database.dispose)
         redis = None
+        queue: JobQueue
         if settings.redis_url:
             redis = redis_client(settings.redis_url)
             stack.push_async_callback(redis.aclose)
-        yield Services(settings=settings, db=database, redis=redis)
+            queue = ArqQueue(redis, queue_name(settings))
+        else:
+            queue = InProcessQueue(TASKS)
+        stack.push_async_callback(queue.close)
+        services = Services(settings=settings, db=database, redis=redis, queue=queue)
+        if isinstance(queue, InProcessQueue):
+            queue.bind({"services": services})
+        yield services
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.redis_namespace}:arq:queue"

@@ -12,5 +12,6 @@ async def can_see_user(ctx: Context, caller: Caller, user_id: uuid.UUID) -> bool
     if caller.id == user_id or caller.is_admin:
         return True
     if caller.is_staff:
-        return await ctx.loaders.advisor_id.load(user_id) == caller.id
+        advisor_id: uuid.UUID | None = await ctx.loaders.advisor_id.load(user_id)
+        return advisor_id == caller.id
     return False

@@ -113,7 +113,7 @@ async def register(
     )
     problems.raise_if_any()
 
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         if await users_repo.email_taken(session, clean_email):
             raise _email_taken()
     password_hash = await _bcrypt(passwords.hash_password, password, settings.bcrypt_rounds)
@@ -125,7 +125,7 @@ async def register(
         interests_json=clean_interests,
     )
     try:
-        async with ctx.services.db.transaction() as uow:
+        async with ctx.transaction() as uow:
             await users_repo.add(uow.session, user)
             await audit.record(
                 uow.session,
@@ -167,7 +167,7 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
             "login-fail", "Too many failed sign-ins for this account.", failures.retry_after
         )
 
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         user = await users_repo.by_email(session, clean_email)
     # Unknown email: check a dummy hash anyway, so both failures cost the same time.
     stored_hash = user.password_hash if user else _dummy_hash(settings.bcrypt_rounds)
@@ -179,7 +179,7 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
             settings.login_failures_per_email,
             settings.login_failure_window_seconds,
         )
-        async with ctx.services.db.transaction() as uow:
+        async with ctx.transaction() as uow:
             await audit.record(
                 uow.session,
                 actor="anonymous",
@@ -192,7 +192,7 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
         raise DomainError.one(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 
     await ctx.limiter.reset("login-fail", clean_email, settings.login_failure_window_seconds)
-    async with ctx.services.db.transaction() as uow:
+    async with ctx.transaction() as uow:
         refresh = await _issue_refresh_token(uow.session, settings, user.id, uuid.uuid4())
         await audit.record(
             uow.session,
@@ -224,7 +224,7 @@ async def refresh(ctx: Context, *, refresh_token: str) -> Session:
     settings = ctx.services.settings
     now = utcnow()
     reuse_detected = False
-    async with ctx.services.db.transaction() as uow:
+    async with ctx.transaction() as uow:
         row = await tokens_repo.by_hash(uow.session, token_rules.hash_refresh_token(refresh_token))
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise _bad_refresh_token()
@@ -260,7 +260,7 @@ async def refresh(ctx: Context, *, refresh_token: str) -> Session:
 async def logout(ctx: Context, *, refresh_token: str) -> None:
     """Ends the session the token belongs to (its whole family). Idempotent for a known token."""
     now = utcnow()
-    async with ctx.services.db.transaction() as uow:
+    async with ctx.transaction() as uow:
         row = await tokens_repo.by_hash(uow.session, token_rules.hash_refresh_token(refresh_token))
         if row is None:
             raise _bad_refresh_token()
@@ -319,7 +319,7 @@ def _session(settings: Settings, user: User, refresh_token: str) -> Session:
 
 async def me(ctx: Context) -> User:
     caller = await ctx.require_caller()
-    user = await ctx.loaders.user.load(caller.id)
+    user: User | None = await ctx.loaders.user.load(caller.id)
     assert user is not None  # require_caller has just read it
     return user
 
@@ -343,7 +343,7 @@ async def update_me(
             interests if isinstance(interests, list) else [], problems, "input", "interests"
         )
     problems.raise_if_any()
-    async with ctx.services.db.transaction() as uow:
+    async with ctx.transaction() as uow:
         user = await users_repo.by_id(uow.session, caller.id)
         if user is None:
             raise DomainError.one(ErrorCode.NOT_FOUND, "Account not found.")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from db.database import UnitOfWork
 from db.repositories import users as users_repo
 from db.types import utcnow
 from domain import ids
@@ -45,17 +50,70 @@ _UNSET: Any = object()
 
 @dataclass
 class Context:
+    """Per request (per connection on websockets).
+
+    Reads share one session per request (`read()`): a GraphQL request does many small reads,
+    and each new session costs a pool checkout, a ping and a transaction. The session is used
+    by one coroutine at a time (GraphQL resolves sibling fields concurrently, an AsyncSession
+    must not be), is refreshed after the request's own writes (`transaction()`), and is closed
+    when the operation ends. On websockets a context lives as long as the connection, so there
+    the connection goes back to the pool after every read.
+    """
+
     request: Request | WebSocket
     response: Response | WebSocket | None
     services: Services
     limiter: RateLimiter
     request_id: str
-    loaders: Loaders
     # Set by Strawberry on websockets from the connection_init payload.
     connection_params: dict[str, Any] | None = None
     # Outcome notes for the request log line ("ok", "user_error", ...).
     notes: dict[str, Any] = field(default_factory=dict)
+    release_reads: bool = False
+    loaders: Loaders = field(init=False)
     _caller: Any = field(default=_UNSET, repr=False)
+    _reader: AsyncSession | None = field(default=None, repr=False)
+    _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.read)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """The request's read session. Never await a DataLoader inside the block: the loader
+        needs this session too."""
+        async with self._reader_lock:
+            if self._reader is None:
+                self._reader = self.services.db.sessions()
+            try:
+                yield self._reader
+            finally:
+                if self.release_reads:
+                    await self._end_reads()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A write transaction. Afterwards the read session starts afresh, so later reads of
+        this request see what was written (and no stale objects from before)."""
+        try:
+            async with self.services.db.transaction() as uow:
+                yield uow
+        finally:
+            # Also after a failed write: a concurrent writer may have won a race the caller
+            # now wants to read about.
+            async with self._reader_lock:
+                await self._end_reads()
+
+    async def close(self) -> None:
+        async with self._reader_lock:
+            await self._end_reads()
+
+    async def _end_reads(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            # close() ends the transaction and detaches objects without expiring them, so rows
+            # already handed to resolvers keep their values.
+            await reader.close()
 
     @property
     def client_ip(self) -> str:
@@ -101,7 +159,7 @@ class Context:
         )
         # The row, not the token, is the truth about the role and the account's existence:
         # a role change or an erasure takes effect at once.
-        async with self.services.db.read() as session:
+        async with self.read() as session:
             user = await users_repo.by_id(session, claims.user_id)
         if user is None:
             raise AccessDenied.unauthenticated("The account of this token no longer exists.")

@@ -1,31 +1,73 @@
-"""DataLoaders, created per request. Batch functions open their own short read session (GraphQL
-resolves sibling fields concurrently, and one AsyncSession must not be shared between concurrent
-tasks) and return values in key order."""
+"""DataLoaders, created per request. Batch functions read through the request's read session
+(Context.read, which serialises its use) and return values in key order."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from db.database import Database
+from db.repositories import assessments as assessments_repo
+from db.repositories import jobs as jobs_repo
 from db.repositories import users as users_repo
-from db.tables import User
+from db.tables import Assessment, AssessmentQuestion, Job, Response, User
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 class Loaders:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self.user = DataLoader[uuid.UUID, User | None](load_fn=self._users)
-        self.advisor_id = DataLoader[uuid.UUID, uuid.UUID | None](load_fn=self._advisor_ids)
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self.user: DataLoader[uuid.UUID, User | None] = self._by_key(users_repo.by_ids, None)
+        self.advisor_id: DataLoader[uuid.UUID, uuid.UUID | None] = self._by_key(
+            users_repo.advisor_ids_for, None
+        )
+        self.assessment: DataLoader[uuid.UUID, Assessment | None] = self._by_key(
+            assessments_repo.by_ids, None
+        )
+        self.assessment_questions: DataLoader[uuid.UUID, list[AssessmentQuestion]] = self._by_key(
+            assessments_repo.questions_for, []
+        )
+        self.responses: DataLoader[uuid.UUID, list[Response]] = self._by_key(
+            assessments_repo.responses_for, []
+        )
+        self.pipeline_job: DataLoader[uuid.UUID, Job | None] = self._by_key(
+            _latest_pipeline_jobs, None
+        )
 
-    async def _users(self, keys: Sequence[uuid.UUID]) -> list[User | None]:
-        async with self._db.read() as session:
-            found = await users_repo.by_ids(session, keys)
-        return [found.get(key) for key in keys]
+    def _by_key(
+        self,
+        fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, Any]]],
+        missing: V,
+    ) -> DataLoader[K, V]:
+        async def load(keys: Sequence[K]) -> list[V]:
+            async with self._read() as session:
+                found = await fetch(session, keys)
+            return [found.get(key, missing) for key in keys]
 
-    async def _advisor_ids(self, keys: Sequence[uuid.UUID]) -> list[uuid.UUID | None]:
-        async with self._db.read() as session:
-            found = await users_repo.advisor_ids_for(session, keys)
-        return [found.get(key) for key in keys]
+        return DataLoader(load_fn=load)
+
+
+async def _latest_pipeline_jobs(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Job | None]:
+    return dict(await jobs_repo.latest_for_many(session, keys, "pipeline"))
+
+
+__all__ = ["Assessment", "Loaders", "User"]
+
+
+def forget(loader: DataLoader[K, V], key: K) -> None:
+    """Drop a cached value so the next load reads fresh (DataLoader.clear raises for a key it
+    never loaded)."""
+    with contextlib.suppress(KeyError):
+        loader.clear(key)

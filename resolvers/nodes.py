@@ -4,6 +4,7 @@ is not revealed)."""
 from __future__ import annotations
 
 from domain import ids
+from resolvers import assessments, question_bank
 from resolvers.access import can_see_user
 from resolvers.context import Context
 
@@ -11,13 +12,17 @@ from resolvers.context import Context
 async def node(ctx: Context, public_id: str) -> object | None:
     caller = await ctx.require_caller()
     kind = ids.kind_of(public_id)
-    if kind is None:
-        return None
-    key = ids.decode(kind, public_id)
-    if key is None:
+    key = ids.decode(kind, public_id) if kind else None
+    if kind is None or key is None:
         return None
     if kind is ids.Kind.USER:
-        if not await can_see_user(ctx, caller, key):
-            return None
-        return await ctx.loaders.user.load(key)
+        return await ctx.loaders.user.load(key) if await can_see_user(ctx, caller, key) else None
+    if kind is ids.Kind.ASSESSMENT:
+        return await assessments.visible(ctx, public_id)
+    if kind is ids.Kind.ASSESSMENT_QUESTION:
+        return await assessments.assessment_question(ctx, key)
+    if kind is ids.Kind.QUESTION:
+        return await question_bank.question(ctx, key)
+    if kind is ids.Kind.JOB:
+        return await assessments.job(ctx, key)
     return None

@@ -4,7 +4,7 @@ for the log line and metrics."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import GraphQLError
@@ -85,9 +85,12 @@ class RequestShaping(SchemaExtension):
             if hasattr(context, "notes"):
                 context.notes["outcome"] = outcome_of(shaped)
 
-    def on_operation(self) -> Iterator[None]:
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self._context()
+        if not getattr(context, "release_reads", True):
+            # An HTTP request's read session ends with its operation.
+            await context.close()
         if hasattr(context, "notes"):
             context.notes["operation"] = self.execution_context.operation_name or _root_fields(
                 self.execution_context
@@ -101,6 +104,15 @@ class RequestShaping(SchemaExtension):
         yield None
 
     def get_results(self) -> dict[str, Any]:
+        # Errors raised before execution (a syntax error found by the parser cache, for one)
+        # reach the result after on_operation has finished; Strawberry hands this hook the very
+        # list the response will carry, so shape it in place.
+        early = self.execution_context.pre_execution_errors
+        if early:
+            request_id = getattr(self._context(), "request_id", None)
+            early[:] = [shape_error(e, request_id) for e in early]
+            if hasattr(self._context(), "notes"):
+                self._context().notes["outcome"] = outcome_of(list(early))
         context = self._context()
         notes = getattr(context, "notes", {})
         if "retry_after" in notes:

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
-from schema.errors import payload_or_errors
+from resolvers import question_bank
+from resolvers.context import Context
+from schema.errors import UserError, note_user_error, payload_or_errors
+from schema.types.assessments import (
+    AnswerInput,
+    AnswerPayload,
+    Assessment,
+    AssessmentQuestion,
+    Job,
+    SaveResponsesInput,
+    SaveResponsesPayload,
+    StartAssessmentInput,
+    StartAssessmentPayload,
+    SubmitAssessmentInput,
+    SubmitAssessmentPayload,
+)
 from schema.types.common import OkPayload
+from schema.types.questions import (
+    AssessmentForm,
+    AssessmentFormInput,
+    AssessmentFormPayload,
+    Question,
+    QuestionInput,
+    QuestionPayload,
+)
 from schema.types.users import (
     AuthPayload,
     LoginInput,
@@ -16,6 +40,8 @@ from schema.types.users import (
     UpdateMePayload,
     User,
 )
+
+Info = strawberry.Info[Context, None]
 
 
 def _auth_payload(session: auth_resolvers.Session) -> AuthPayload:
@@ -85,3 +111,125 @@ class Mutation:
             return UpdateMePayload(user=User.from_row(row))
 
         return await payload_or_errors(info, UpdateMePayload, run())
+
+    # ---------------------------------------------------------------- question bank and forms
+
+    @strawberry.mutation(description="ADMIN")
+    async def create_question(self, info: Info, input: QuestionInput) -> QuestionPayload:
+        async def run() -> QuestionPayload:
+            row = await question_bank.create_question(info.context, input.to_draft())
+            return QuestionPayload(question=Question.from_row(row))
+
+        return await payload_or_errors(info, QuestionPayload, run())
+
+    @strawberry.mutation
+    async def update_question(
+        self, info: Info, id: strawberry.ID, input: QuestionInput
+    ) -> QuestionPayload:
+        async def run() -> QuestionPayload:
+            row = await question_bank.update_question(info.context, str(id), input.to_draft())
+            return QuestionPayload(question=Question.from_row(row))
+
+        return await payload_or_errors(info, QuestionPayload, run())
+
+    @strawberry.mutation
+    async def set_question_active(
+        self, info: Info, id: strawberry.ID, active: bool
+    ) -> QuestionPayload:
+        async def run() -> QuestionPayload:
+            row = await question_bank.set_question_active(info.context, str(id), active)
+            return QuestionPayload(question=Question.from_row(row))
+
+        return await payload_or_errors(info, QuestionPayload, run())
+
+    @strawberry.mutation
+    async def set_assessment_form(
+        self, info: Info, input: AssessmentFormInput
+    ) -> AssessmentFormPayload:
+        async def run() -> AssessmentFormPayload:
+            hours = None if input.expires_in_hours is strawberry.UNSET else input.expires_in_hours
+            row = await question_bank.set_form(
+                info.context, input.name or "default", input.composition.to_domain(), hours
+            )
+            return AssessmentFormPayload(form=AssessmentForm.from_row(row))
+
+        return await payload_or_errors(info, AssessmentFormPayload, run())
+
+    # ---------------------------------------------------------------- assessment lifecycle
+
+    @strawberry.mutation
+    async def start_assessment(
+        self, info: Info, input: StartAssessmentInput
+    ) -> StartAssessmentPayload:
+        async def run() -> StartAssessmentPayload:
+            composition = (
+                None
+                if input.composition is strawberry.UNSET or input.composition is None
+                else input.composition.to_domain()
+            )
+            started = await assessment_resolvers.start(
+                info.context, track=input.track or "general", composition=composition
+            )
+            return StartAssessmentPayload(
+                assessment=Assessment.from_row(started.assessment), reused=started.reused
+            )
+
+        return await payload_or_errors(info, StartAssessmentPayload, run())
+
+    @strawberry.mutation(
+        description="FR4: one answer; THEORETICAL is scored by rule at once, ESSAY is enqueued "
+        "for async scoring."
+    )
+    async def answer_question(self, info: Info, input: AnswerInput) -> AnswerPayload:
+        async def run() -> AnswerPayload:
+            assessment, following = await assessment_resolvers.answer(
+                info.context,
+                assessment_id=str(input.assessment_id),
+                question_id=str(input.question_id),
+                raw_answer=input.answer,
+            )
+            return AnswerPayload(
+                assessment=Assessment.from_row(assessment),
+                next_question=AssessmentQuestion.from_row(following) if following else None,
+            )
+
+        return await payload_or_errors(info, AnswerPayload, run())
+
+    @strawberry.mutation(description="4.2: several answers at once, partial allowed.")
+    async def save_responses(self, info: Info, input: SaveResponsesInput) -> SaveResponsesPayload:
+        async def run() -> SaveResponsesPayload:
+            saved = await assessment_resolvers.save_responses(
+                info.context,
+                assessment_id=str(input.assessment_id),
+                responses=[(str(r.question_id), r.answer) for r in input.responses],
+                is_final=bool(input.is_final_chunk),
+            )
+            errors = []
+            if saved.problems is not None:
+                note_user_error(info, saved.problems)
+                errors = [UserError.from_problem(p) for p in saved.problems.problems]
+            return SaveResponsesPayload(
+                saved=saved.saved,
+                assessment=Assessment.from_row(saved.assessment),
+                job=Job.from_row(saved.job) if saved.job else None,
+                errors=errors,
+            )
+
+        return await payload_or_errors(info, SaveResponsesPayload, run())
+
+    @strawberry.mutation(description="FR5: idempotent; a second call returns the same job.")
+    async def submit_assessment(
+        self, info: Info, input: SubmitAssessmentInput
+    ) -> SubmitAssessmentPayload:
+        async def run() -> SubmitAssessmentPayload:
+            assessment, job = await assessment_resolvers.submit(
+                info.context,
+                assessment_id=str(input.assessment_id),
+                allow_incomplete=bool(input.allow_incomplete),
+            )
+            return SubmitAssessmentPayload(
+                assessment=Assessment.from_row(assessment),
+                job=Job.from_row(job) if job else None,
+            )
+
+        return await payload_or_errors(info, SubmitAssessmentPayload, run())

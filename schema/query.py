@@ -4,34 +4,108 @@ from __future__ import annotations
 
 import strawberry
 
+from db.tables import Assessment as AssessmentRow
+from db.tables import AssessmentQuestion as AssessmentQuestionRow
+from db.tables import Job as JobRow
+from db.tables import Question as QuestionRow
+from db.tables import User as UserRow
+from domain.questions import QuestionType
+from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import ops as ops_resolvers
-from schema.types.common import Node
+from resolvers import question_bank
+from resolvers.context import Context
+from schema.types.assessments import (
+    Assessment,
+    AssessmentConnection,
+    AssessmentEdge,
+    AssessmentQuestion,
+    Job,
+)
+from schema.types.common import Node, connection
 from schema.types.ops import Health
+from schema.types.questions import AssessmentForm, Question, QuestionConnection, QuestionEdge
 from schema.types.users import User
+
+Info = strawberry.Info[Context, None]
+
+
+def _first(first: int | None, default: int) -> int:
+    return default if first is None else first
+
+
+def _to_node(row: object) -> Node | None:
+    mappers: list[tuple[type, object]] = [
+        (UserRow, User.from_row),
+        (AssessmentRow, Assessment.from_row),
+        (AssessmentQuestionRow, AssessmentQuestion.from_row),
+        (QuestionRow, Question.from_row),
+        (JobRow, Job.from_row),
+    ]
+    for row_type, mapper in mappers:
+        if isinstance(row, row_type):
+            return mapper(row)  # type: ignore[operator,no-any-return]
+    return None
 
 
 @strawberry.type
 class Query:
     @strawberry.field
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
-        row = await node_resolvers.node(info.context, str(id))
-        return _to_node(row)
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return _to_node(await node_resolvers.node(info.context, str(id)))
 
     @strawberry.field
-    async def me(self, info: strawberry.Info) -> User | None:
+    async def me(self, info: Info) -> User | None:
         return User.from_row(await auth_resolvers.me(info.context))
 
+    @strawberry.field
+    async def assessment(self, info: Info, id: strawberry.ID) -> Assessment | None:
+        row = await assessment_resolvers.visible(info.context, str(id))
+        return Assessment.from_row(row) if row else None
+
+    @strawberry.field
+    async def my_assessments(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> AssessmentConnection:
+        page = await assessment_resolvers.mine(info.context, _first(first, 20), after)
+        return connection(AssessmentConnection, AssessmentEdge, page, Assessment.from_row)
+
+    @strawberry.field(description="FR3: the next unanswered question, null when all are answered.")
+    async def next_question(
+        self, info: Info, assessment_id: strawberry.ID
+    ) -> AssessmentQuestion | None:
+        row = await assessment_resolvers.next_question(info.context, str(assessment_id))
+        return AssessmentQuestion.from_row(row) if row else None
+
+    @strawberry.field(description="ADMIN and ADVISOR.")
+    async def questions(
+        self,
+        info: Info,
+        type: QuestionType | None = None,
+        domain: str | None = None,
+        active: bool | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> QuestionConnection:
+        page = await question_bank.questions(
+            info.context,
+            type=type,
+            domain=domain,
+            active=active,
+            first=_first(first, 50),
+            after=after,
+        )
+        return connection(QuestionConnection, QuestionEdge, page, Question.from_row)
+
+    @strawberry.field
+    async def assessment_form(
+        self, info: Info, name: str | None = "default"
+    ) -> AssessmentForm | None:
+        row = await question_bank.form(info.context, name or "default")
+        return AssessmentForm.from_row(row) if row else None
+
     @strawberry.field(description="Public.")
-    async def health(self, info: strawberry.Info) -> Health:
+    async def health(self, info: Info) -> Health:
         states = await ops_resolvers.health(info.context)
         return Health(**states)
-
-
-def _to_node(row: object) -> Node | None:
-    from db.tables import User as UserRow
-
-    if isinstance(row, UserRow):
-        return User.from_row(row)
-    return None

@@ -13,7 +13,6 @@ from strawberry.exceptions import ConnectionRejectionError
 from domain.errors import AccessDenied
 from jobs.observability import request_id_var
 from resolvers.context import Context
-from resolvers.loaders import Loaders
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -26,7 +25,7 @@ class GraphQLView(GraphQL[Context, None]):
             services=services,
             limiter=app_state.limiter,
             request_id=request_id_var.get() or "",
-            loaders=Loaders(services.db),
+            release_reads=isinstance(request, WebSocket),
             # Shared with the request middleware, which writes the log line and metrics.
             notes=request.scope.setdefault("state", {}).setdefault("notes", {}),
         )

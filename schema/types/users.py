@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db.tables import User as UserRow
 from domain import ids
 from domain.roles import Role as DomainRole
+from resolvers import assessments as assessment_resolvers
+from resolvers.context import Context
 from schema.errors import UserError
-from schema.types.common import Node
+from schema.types.common import Node, connection
+
+if TYPE_CHECKING:
+    from schema.types.assessments import AssessmentConnection
 
 strawberry.enum(DomainRole, name="Role")
 
@@ -34,6 +40,25 @@ class User(Node):
             created_at=row.created_at,
             _row=row,
         )
+
+    @strawberry.field(description="Visible to the user, their advisor and admins.")
+    async def assessments(
+        self, info: strawberry.Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Annotated[AssessmentConnection, strawberry.lazy("schema.types.assessments")]:
+        from schema.types.assessments import Assessment, AssessmentConnection, AssessmentEdge
+
+        page = await assessment_resolvers.of_user(
+            info.context, self._row.id, 20 if first is None else first, after
+        )
+        return connection(AssessmentConnection, AssessmentEdge, page, Assessment.from_row)
+
+    @strawberry.field(description="Set for students who have an assigned advisor.")
+    async def advisor(self, info: strawberry.Info[Context, None]) -> User | None:
+        advisor_id = await info.context.loaders.advisor_id.load(self._row.id)
+        if advisor_id is None:
+            return None
+        row = await info.context.loaders.user.load(advisor_id)
+        return User.from_row(row) if row else None
 
 
 @strawberry.input

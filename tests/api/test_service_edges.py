@@ -169,3 +169,13 @@ async def test_requests_per_ip_are_limited(stack: StackConfig) -> None:
     finally:
         await client.aclose()
         await running.stop()
+
+
+async def test_deep_queries_are_refused(client: GraphQLClient) -> None:
+    inner = "id"
+    for _ in range(5):
+        inner = f"assessments {{ edges {{ node {{ owner {{ {inner} }} }} }} }}"
+    body = await client.gql(f"{{ me {{ {inner} }} }}")
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert "depth" in body["errors"][0]["message"].lower()

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
-
 from tests.bench.harness import (
     Samples,
+    client,
     gql,
     header,
     loop_until,
@@ -30,12 +29,7 @@ DURATION_SECONDS = 20.0
 async def run(stack: StackConfig) -> None:
     header("auth: 20 clients logging in continuously (bcrypt cost 12)")
     env = server_env(stack, BCRYPT_ROUNDS="12")
-    async with (
-        server_process(env) as base,
-        httpx.AsyncClient(
-            base_url=base, timeout=120, limits=httpx.Limits(max_connections=100)
-        ) as http,
-    ):
+    async with server_process(env) as base, client(base) as http:
         emails = [f"bench-{i}-{time.time_ns()}@example.edu" for i in range(LOGIN_CLIENTS)]
         for email in emails:
             body = await gql(http, REGISTER, {"input": {"email": email, "password": PASSWORD}})

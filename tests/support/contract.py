@@ -5,6 +5,8 @@ not count."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
@@ -16,11 +18,22 @@ from graphql import (
     GraphQLSchema,
     Undefined,
     is_non_null_type,
+    value_from_ast,
 )
 
 
-def _default(value: object) -> object:
-    # A nullable argument without a default and one defaulting to null mean the same to clients.
+def _default(field: Any) -> object:
+    """The default as a Python value, whether the schema came from SDL (graphql-core keeps the
+    literal) or from code (a value). No default and a null default mean the same to clients."""
+    if field.default_value is not Undefined:
+        return field.default_value
+    default = getattr(field, "default", None)
+    if default is None:
+        return None
+    literal = getattr(default, "literal", None)
+    if literal is not None:
+        return value_from_ast(literal, field.type)
+    value = getattr(default, "value", Undefined)
     return None if value is Undefined else value
 
 
@@ -36,10 +49,8 @@ def _args(
             continue
         if str(mine.type) != str(arg.type):
             conflicts.append(f"{where}({name}): {mine.type} instead of {arg.type}")
-        elif _default(mine.default_value) != _default(arg.default_value):
-            conflicts.append(
-                f"{where}({name}): default {mine.default_value!r} instead of {arg.default_value!r}"
-            )
+        elif _default(mine) != _default(arg):
+            conflicts.append(f"{where}({name}): default {_default(mine)!r} not {_default(arg)!r}")
     for name, arg in served.items():
         if name not in contract and is_non_null_type(arg.type) and arg.default_value is Undefined:
             conflicts.append(f"{where}({name}): added as required, which breaks clients")
@@ -88,10 +99,9 @@ def compare(contract: GraphQLSchema, served: GraphQLSchema) -> tuple[list[str], 
                     continue
                 if str(mine_input.type) != str(field.type):
                     conflicts.append(f"{where}: {mine_input.type} instead of {field.type}")
-                elif _default(mine_input.default_value) != _default(field.default_value):
+                elif _default(mine_input) != _default(field):
                     conflicts.append(
-                        f"{where}: default {mine_input.default_value!r} instead of "
-                        f"{field.default_value!r}"
+                        f"{where}: default {_default(mine_input)!r} not {_default(field)!r}"
                     )
             for field_name, field in actual.fields.items():
                 if (
@@ -103,3 +113,25 @@ def compare(contract: GraphQLSchema, served: GraphQLSchema) -> tuple[list[str], 
         elif isinstance(expected, GraphQLScalarType):
             pass
     return sorted(missing), sorted(conflicts)
+
+
+if __name__ == "__main__":
+    # `python -m tests.support.contract`: rewrite tests/unit/contract_pending.txt from what the
+    # served schema still lacks (review the diff: the list may only shrink).
+    from pathlib import Path
+
+    from graphql import build_schema as parse_sdl
+
+    from schema import schema as served
+
+    root = Path(__file__).resolve().parents[2]
+    missing_names, conflict_lines = compare(
+        parse_sdl((root / "schema" / "contract.graphql").read_text()), served._schema
+    )
+    if conflict_lines:
+        raise SystemExit("conflicts:\n" + "\n".join(conflict_lines))
+    header = "# Contract names not served yet (tests/unit/test_contract.py). Shrinks to empty.\n"
+    (root / "tests" / "unit" / "contract_pending.txt").write_text(
+        header + "".join(f"{name}\n" for name in missing_names)
+    )
+    print(f"{len(missing_names)} contract names pending")

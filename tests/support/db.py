@@ -36,3 +36,42 @@ async def audit_actions(server: Any, user_public_id: str) -> list[str]:
         sid=uuid_param(server, user_public_id),
     )
     return [row["action"] for row in found]
+
+
+async def update_row(server: Any, table: Any, public_id: str, **values: Any) -> None:
+    """UPDATE one row by public id through the table model (so column types convert values)."""
+    import sqlalchemy as sa
+
+    kind = ids.kind_of(public_id)
+    assert kind is not None
+    key = ids.decode(kind, public_id)
+    async with server.services.db.engine.begin() as connection:
+        await connection.execute(sa.update(table).where(table.id == key).values(**values))
+
+
+class StatementCounter:
+    """Counts SQL statements the server's engine runs (the app is in this process)."""
+
+    def __init__(self, server: Any) -> None:
+        self.engine = server.services.db.engine.sync_engine
+        self.statements: list[str] = []
+
+    def _record(self, *args: Any) -> None:
+        statement = str(args[2]).strip().split()[0].upper()
+        if statement not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            self.statements.append(str(args[2]))
+
+    def __enter__(self) -> StatementCounter:
+        import sqlalchemy as sa
+
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import sqlalchemy as sa
+
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

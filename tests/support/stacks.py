@@ -118,10 +118,23 @@ async def _admin_sql(statement: str) -> None:
         await connection.close()
 
 
+async def _migrate_and_seed(url: str) -> None:
+    from db.database import Database, create_engine
+    from db.migrate import upgrade_async
+    from seeds.loader import DEFAULT_FILES, load
+
+    await upgrade_async(url)
+    database = Database(create_engine(url))
+    try:
+        await load(database, dict(DEFAULT_FILES))
+    finally:
+        await database.dispose()
+
+
 @asynccontextmanager
 async def provision(name: str, tmp: Path) -> AsyncIterator[StackConfig]:
-    """A migrated, empty database (and Redis namespace) for one stack; removed afterwards."""
-    from db.migrate import upgrade_async
+    """A migrated database holding the shipped seeds (and a Redis namespace) for one stack;
+    removed afterwards."""
 
     suffix = uuid.uuid4().hex[:10]
     if name == "sqlite":
@@ -132,7 +145,7 @@ async def provision(name: str, tmp: Path) -> AsyncIterator[StackConfig]:
             namespace=f"t{suffix}",
             var_dir=tmp,
         )
-        await upgrade_async(config.database_url)
+        await _migrate_and_seed(config.database_url)
         yield config
         return
 
@@ -148,7 +161,7 @@ async def provision(name: str, tmp: Path) -> AsyncIterator[StackConfig]:
         var_dir=tmp,
     )
     try:
-        await upgrade_async(config.database_url)
+        await _migrate_and_seed(config.database_url)
         yield config
     finally:
         await _drop_redis_namespace(config.namespace)
