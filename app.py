@@ -7,6 +7,7 @@ Run with `python -m app` (make run) or `uvicorn app:create_app --factory`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.observability import configure_logging, metrics, prometheus_text, request_id_var
 from jobs.services import Services, open_services
+from jobs.sweeper import run_periodically
 from resolvers.ops import dependency_states
 from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from schema.build import build_schema
@@ -202,6 +204,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 else MemoryRateLimiter()
             )
             app.state.limiter = limiter
+            periodic = asyncio.create_task(
+                run_periodically(services, full_sweep=services.redis is None), name="sweeper"
+            )
             log.info(
                 "started",
                 extra={
@@ -210,7 +215,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "redis": bool(settings.redis_url),
                 },
             )
-            yield
+            try:
+                yield
+            finally:
+                periodic.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await periodic
         log.info("stopped")
 
     middleware = [Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)]
@@ -249,6 +259,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         proxy_headers=True,
+        # Longer than uvicorn's 5 s default, so clients and proxies that reuse connections
+        # (most keep them 15-60 s) rarely race a server-side close.
+        timeout_keep_alive=30,
     )
 
 

@@ -77,7 +77,22 @@ class Settings(BaseSettings):
 
     # None: true in development, false in production.
     webhook_allow_private_networks: bool | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     pipeline_sla_seconds: int = Field(default=120, ge=1)
+
+    # Background work.
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    requeue_grace_seconds: float = Field(default=15.0, ge=0)
+    sweep_interval_seconds: float = Field(default=10.0, gt=0)
+    essay_wait_seconds: float = Field(default=10.0, ge=0)
+    worker_poll_delay_seconds: float = Field(default=0.05, gt=0)
+    worker_max_jobs: int = Field(default=20, ge=1)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Multiplies every retry backoff (tests and drills shorten it; production keeps 1).
+    retry_delay_scale: float = Field(default=1.0, gt=0, le=10)
+    # Fault injection for drills and tests: every pipeline stage first waits this long, so a
+    # worker can be killed mid-stage. 0 in normal operation.
+    chaos_stage_delay_seconds: float = Field(default=0.0, ge=0, le=60)
 
     log_level: str = "INFO"
     # None: console in development, json in production.

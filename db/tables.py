@@ -38,6 +38,9 @@ ASSESSMENT_STATUSES = ("draft", "queued", "processing", "done", "failed", "expir
 JOB_TYPES = ("pipeline", "essay", "gpt", "rag", "fusion", "rag_index", "webhook", "rescore")
 JOB_STATUSES = ("queued", "processing", "done", "failed")
 LEVELS = ("beginner", "intermediate", "advanced")
+STAGES = ("rule_score", "gpt_essays", "rag", "fusion")
+STAGE_STATES = ("pending", "in_progress", "done", "failed", "skipped")
+SCORERS = ("llm", "local")
 
 
 def _id() -> Any:
@@ -187,6 +190,8 @@ class Assessment(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     degraded: bool = Field(default=False, nullable=False)
+    # Set once when the pipeline ran past PIPELINE_SLA_SECONDS (logged and counted once).
+    sla_breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AssessmentQuestion(SQLModel, table=True):
@@ -212,6 +217,53 @@ class AssessmentQuestion(SQLModel, table=True):
     # The answer key as it was at start: correct option, reference answer, key points,
     # interest area. Never leaves the server before the result.
     answer_key_json: dict[str, Any] = _json(dict)
+
+
+class AssessmentStage(SQLModel, table=True):
+    """One pipeline stage of one assessment: its state, attempts, times and output. A stage that
+    is DONE is never run again; its output feeds the next stages after a crash or a retry."""
+
+    __tablename__ = "assessment_stages"
+    __table_args__ = (
+        sa.CheckConstraint(_in("stage", STAGES), name="stage"),
+        sa.CheckConstraint(_in("state", STAGE_STATES), name="state"),
+        sa.UniqueConstraint("assessment_id", "stage", name="uq_assessment_stages_stage"),
+    )
+
+    id: uuid.UUID = _id()
+    assessment_id: uuid.UUID = _fk("assessments.id")
+    stage: str = Field(sa_type=sa.Text, nullable=False)
+    state: str = Field(default="pending", sa_type=sa.Text, nullable=False)
+    attempts: int = Field(default=0, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    output_json: dict[str, Any] | None = _json(nullable=True)
+
+
+class EssayScore(SQLModel, table=True):
+    """Every scoring of an essay answer, kept as history (re-scoring adds rows). The result
+    uses the newest row whose answer_hash matches the saved answer."""
+
+    __tablename__ = "essay_scores"
+    __table_args__ = (
+        sa.CheckConstraint(_in("scored_by", SCORERS), name="scored_by"),
+        sa.Index("idx_essay_scores_question", "assessment_question_id", "created_at"),
+        sa.Index("idx_essay_scores_assessment", "assessment_id"),
+    )
+
+    id: uuid.UUID = _id()
+    assessment_id: uuid.UUID = _fk("assessments.id")
+    assessment_question_id: uuid.UUID = _fk("assessment_questions.id")
+    answer_hash: str = Field(sa_type=sa.Text, nullable=False)
+    score: float = Field(nullable=False)
+    rubric_json: list[dict[str, Any]] = _json(list)
+    feedback: str | None = Field(default=None, sa_type=sa.Text)
+    scored_by: str = Field(sa_type=sa.Text, nullable=False)
+    degraded: bool = Field(default=False, nullable=False)
+    prompt_version: str = Field(default="", sa_type=sa.Text, nullable=False)
+    model: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _created()
 
 
 class Response(SQLModel, table=True):
@@ -371,6 +423,12 @@ class Job(SQLModel, table=True):
     payload_json: dict[str, Any] = _json(dict)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # While a worker runs the job it holds a lease and renews it; a lease that ran out means
+    # the worker died, and the sweeper hands the job to another.
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # How often the sweeper re-enqueued it (part of the arq id of each recovery run).
+    recoveries: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
 
 
 class WebhookEndpoint(SQLModel, table=True):

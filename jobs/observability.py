@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
+from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter, _Gauge
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 
@@ -141,6 +141,16 @@ class Metrics:
         self.rate_limited: Counter = meter.create_counter(
             "rate_limited", description="Requests refused by a rate limit, by limit"
         )
+        self.queue_depth: _Gauge = meter.create_gauge(
+            "queue_depth", description="Jobs in the queue (waiting, deferred or running)"
+        )
+        self.oldest_job_age: _Gauge = meter.create_gauge(
+            "queue_oldest_job_age", unit="s", description="Age of the oldest job still waiting"
+        )
+        # A series appears only after its first data point; start these at zero so dashboards
+        # and alerts see them from the first scrape.
+        self.subscribers.add(0)
+        self.sla_breaches.add(0)
 
 
 @cache

@@ -10,15 +10,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 from db.database import Database, create_engine
+from jobs.pubsub import Hub, MemoryHub, RedisHub
 from jobs.queue import ArqQueue, InProcessQueue, JobQueue
-from jobs.tasks import TASKS
 from settings import Settings
+
+if TYPE_CHECKING:
+    from jobs.recommender import Recommender
+    from jobs.scoring import EssayScorer
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,10 @@ class Services:
     db: Database
     redis: ArqRedis | None
     queue: JobQueue
+    hub: Hub
+    http: httpx.AsyncClient
+    scorer: EssayScorer = None  # type: ignore[assignment]  # set right after construction
+    recommender: Recommender = None  # type: ignore[assignment]
 
     def key(self, *parts: str) -> str:
         """A Redis key (or channel, or queue name) inside this deployment's namespace."""
@@ -64,22 +73,46 @@ def redis_client(url: str) -> ArqRedis:
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Every client of the process. With REDIS_URL: arq queue and Redis pub/sub; without: the
+    in-process runner (the same task functions) and an in-memory hub."""
+    from jobs.recommender import LookupRecommender
+    from jobs.scoring import LexicalScorer
+    from jobs.tasks import TASKS
+
     async with AsyncExitStack() as stack:
         database = Database(create_engine(settings.database_url, settings.db_pool_size))
         stack.push_async_callback(database.dispose)
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
+            follow_redirects=False,
+        )
+        stack.push_async_callback(http.aclose)
         redis = None
         queue: JobQueue
+        hub: Hub
         if settings.redis_url:
             redis = redis_client(settings.redis_url)
             stack.push_async_callback(redis.aclose)
             queue = ArqQueue(redis, queue_name(settings))
+            hub = RedisHub(redis)
         else:
             queue = InProcessQueue(TASKS)
+            hub = MemoryHub()
+        stack.push_async_callback(hub.close)
         stack.push_async_callback(queue.close)
-        services = Services(settings=settings, db=database, redis=redis, queue=queue)
+        services = Services(
+            settings=settings, db=database, redis=redis, queue=queue, hub=hub, http=http
+        )
+        services.scorer = LexicalScorer()
+        services.recommender = LookupRecommender(services)
         if isinstance(queue, InProcessQueue):
-            queue.bind({"services": services})
+            queue.bind(worker_context(services))
         yield services
+
+
+def worker_context(services: Services) -> dict[str, Any]:
+    """What a task's ctx holds, in the arq worker and in-process alike."""
+    return {"services": services}
 
 
 def queue_name(settings: Settings) -> str:

@@ -1,22 +1,23 @@
-"""Task functions, shared by the arq worker and the in-process runner.
-
-The pipeline arrives with issue 4; until then the consumers acknowledge and do nothing, so
-answering and submitting already go through the real queue port."""
+"""Every task function, by name: the arq worker registers these, and the in-process runner
+runs the same ones."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-log = logging.getLogger(__name__)
-
-
-async def score_essay(ctx: dict[str, Any], assessment_question_id: str) -> None:
-    log.debug("score_essay queued", extra={"aq": assessment_question_id})
+from jobs.essay_jobs import score_essay
+from jobs.pipeline import run_pipeline
+from jobs.queue import Task
+from jobs.sweeper import sweep
+from jobs.webhooks import deliver_webhook
 
 
-async def run_pipeline(ctx: dict[str, Any], assessment_id: str) -> None:
-    log.debug("run_pipeline queued", extra={"assessment": assessment_id})
+async def rebuild_rag_index(ctx: dict[str, object], job: str) -> None:
+    """Placeholder until the vector index lands (issue 6)."""
 
 
-TASKS = {"score_essay": score_essay, "run_pipeline": run_pipeline}
+TASKS: dict[str, Task] = {
+    "run_pipeline": run_pipeline,
+    "score_essay": score_essay,
+    "deliver_webhook": deliver_webhook,
+    "rebuild_rag_index": rebuild_rag_index,
+    "sweep": sweep,  # type: ignore[dict-item]
+}

@@ -26,6 +26,7 @@ from domain.errors import DomainError, ErrorCode, Problems, not_found, validatio
 from domain.lifecycle import Status, effective_status, ensure_answerable
 from domain.questions import QuestionType
 from domain.selection import known_tracks, select_questions
+from jobs.dispatch import dispatch_after_commit
 from resolvers.access import can_see_user
 from resolvers.context import Caller, Context
 from resolvers.loaders import forget
@@ -155,15 +156,6 @@ async def _ensure_open(ctx: Context, assessment: Assessment) -> None:
     ensure_answerable(status, "input", "assessmentId")
 
 
-def _essay_job(uow: UnitOfWork, ctx: Context, job: Job, question_id: uuid.UUID) -> None:
-    aq = str(question_id)
-
-    async def enqueue() -> None:
-        await ctx.services.queue.enqueue("score_essay", str(job.id), assessment_question_id=aq)
-
-    uow.after_commit(enqueue)
-
-
 async def _store_answers(
     ctx: Context,
     assessment: Assessment,
@@ -181,7 +173,7 @@ async def _store_answers(
                 job = await jobs_repo.add(
                     uow.session, "essay", assessment.id, {"assessmentQuestionId": str(question.id)}
                 )
-                _essay_job(uow, ctx, job, question.id)
+                dispatch_after_commit(uow, ctx.services.queue, job)
 
 
 async def answer(
@@ -303,12 +295,7 @@ async def submit(
         )
         if won:
             job = await jobs_repo.add(uow.session, "pipeline", assessment.id)
-            job_id, key = str(job.id), str(assessment.id)
-
-            async def enqueue() -> None:
-                await ctx.services.queue.enqueue("run_pipeline", job_id, assessment_id=key)
-
-            uow.after_commit(enqueue)
+            dispatch_after_commit(uow, ctx.services.queue, job)
             await _audit(
                 uow, ctx, caller, "assessment.submit", assessment.id,
                 {"allowIncomplete": allow_incomplete},

@@ -113,7 +113,9 @@ async def register(
     )
     problems.raise_if_any()
 
-    async with ctx.read() as session:
+    # A short session of its own, not the request's shared one: bcrypt comes next, and a pooled
+    # connection must not wait through it (under a login burst that exhausts the pool).
+    async with ctx.services.db.read() as session:
         if await users_repo.email_taken(session, clean_email):
             raise _email_taken()
     password_hash = await _bcrypt(passwords.hash_password, password, settings.bcrypt_rounds)
@@ -167,7 +169,8 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
             "login-fail", "Too many failed sign-ins for this account.", failures.retry_after
         )
 
-    async with ctx.read() as session:
+    # Its own short session: see register (bcrypt must not hold a pooled connection).
+    async with ctx.services.db.read() as session:
         user = await users_repo.by_email(session, clean_email)
     # Unknown email: check a dummy hash anyway, so both failures cost the same time.
     stored_hash = user.password_hash if user else _dummy_hash(settings.bcrypt_rounds)

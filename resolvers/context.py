@@ -81,7 +81,9 @@ class Context:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """The request's read session. Never await a DataLoader inside the block: the loader
-        needs this session too."""
+        needs this session too. It holds a pooled connection until the request ends, so a
+        request that reads and then waits on something slow (bcrypt, a remote call) should read
+        through `services.db.read()` instead."""
         async with self._reader_lock:
             if self._reader is None:
                 self._reader = self.services.db.sessions()
@@ -93,8 +95,11 @@ class Context:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        """A write transaction. Afterwards the read session starts afresh, so later reads of
-        this request see what was written (and no stale objects from before)."""
+        """A write transaction. The read session gives its connection back first (a request
+        holding one connection while it waits for a second can starve the pool under load),
+        and starts afresh afterwards, so later reads see what was written."""
+        async with self._reader_lock:
+            await self._end_reads()
         try:
             async with self.services.db.transaction() as uow:
                 yield uow

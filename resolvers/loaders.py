@@ -13,9 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from db.repositories import assessments as assessments_repo
+from db.repositories import catalog as catalog_repo
 from db.repositories import jobs as jobs_repo
+from db.repositories import results as results_repo
+from db.repositories import stages as stages_repo
 from db.repositories import users as users_repo
-from db.tables import Assessment, AssessmentQuestion, Job, Response, User
+from db.repositories.results import StoredResult
+from db.tables import (
+    Assessment,
+    AssessmentQuestion,
+    AssessmentStage,
+    Credential,
+    Job,
+    RecommendationFeedback,
+    Response,
+    User,
+)
+from domain.progress import Stage
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -43,6 +57,15 @@ class Loaders:
         self.pipeline_job: DataLoader[uuid.UUID, Job | None] = self._by_key(
             _latest_pipeline_jobs, None
         )
+        self.stages: DataLoader[uuid.UUID, dict[Stage, AssessmentStage]] = self._by_key(_stages, {})
+        self.result: DataLoader[uuid.UUID, StoredResult | None] = self._by_key(_results, None)
+        self.credential: DataLoader[uuid.UUID, Credential | None] = self._by_key(
+            catalog_repo.by_ids, None
+        )
+        # Keyed by (user id, recommendation item id): the caller's own feedback.
+        self.feedback: DataLoader[tuple[uuid.UUID, uuid.UUID], RecommendationFeedback | None] = (
+            DataLoader(load_fn=self._feedback)
+        )
 
     def _by_key(
         self,
@@ -55,6 +78,29 @@ class Loaders:
             return [found.get(key, missing) for key in keys]
 
         return DataLoader(load_fn=load)
+
+    async def _feedback(
+        self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]
+    ) -> list[RecommendationFeedback | None]:
+        found: dict[tuple[uuid.UUID, uuid.UUID], RecommendationFeedback] = {}
+        async with self._read() as session:
+            for user_id in {user for user, _ in keys}:
+                items = [item for user, item in keys if user == user_id]
+                rows = await results_repo.feedback_of(session, user_id, items)
+                found.update({(user_id, item): row for item, row in rows.items()})
+        return [found.get(key) for key in keys]
+
+
+async def _stages(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[Stage, AssessmentStage]]:
+    return await stages_repo.of_many(session, list(keys))
+
+
+async def _results(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, StoredResult]:
+    return await results_repo.load(session, keys)
 
 
 async def _latest_pipeline_jobs(

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.extensions import RequestShaping
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 from settings import Settings
 
 
@@ -39,6 +40,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             # Factories, so each request gets fresh extension instances. Clients send the same
             # few documents again and again: parsing and validating each once saves most of

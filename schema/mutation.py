@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers import admin as admin_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import question_bank
+from resolvers import results as result_resolvers
+from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.errors import UserError, note_user_error, payload_or_errors
 from schema.types.assessments import (
@@ -31,6 +34,11 @@ from schema.types.questions import (
     QuestionInput,
     QuestionPayload,
 )
+from schema.types.results import (
+    Recommendation,
+    RecommendationFeedbackInput,
+    RecommendationFeedbackPayload,
+)
 from schema.types.users import (
     AuthPayload,
     LoginInput,
@@ -40,6 +48,7 @@ from schema.types.users import (
     UpdateMePayload,
     User,
 )
+from schema.types.webhooks import WebhookEndpoint, WebhookEndpointInput, WebhookEndpointPayload
 
 Info = strawberry.Info[Context, None]
 
@@ -230,6 +239,66 @@ class Mutation:
             return SubmitAssessmentPayload(
                 assessment=Assessment.from_row(assessment),
                 job=Job.from_row(job) if job else None,
+            )
+
+        return await payload_or_errors(info, SubmitAssessmentPayload, run())
+
+    @strawberry.mutation
+    async def record_recommendation_feedback(
+        self, info: Info, input: RecommendationFeedbackInput
+    ) -> RecommendationFeedbackPayload:
+        async def run() -> RecommendationFeedbackPayload:
+            item, assessment = await result_resolvers.record_feedback(
+                info.context,
+                recommendation_id=str(input.recommendation_id),
+                accepted=input.accepted,
+                comment=None if input.comment is strawberry.UNSET else input.comment,
+            )
+            stored = await info.context.loaders.result.load(assessment.id)
+            traces = stored.traces.get(item.id, []) if stored else []
+            return RecommendationFeedbackPayload(
+                recommendation=Recommendation.from_row(item, traces, assessment.user_id)
+            )
+
+        return await payload_or_errors(info, RecommendationFeedbackPayload, run())
+
+    # ---------------------------------------------------------------- administration
+
+    @strawberry.mutation(description="ADMIN")
+    async def create_webhook_endpoint(
+        self, info: Info, input: WebhookEndpointInput
+    ) -> WebhookEndpointPayload:
+        async def run() -> WebhookEndpointPayload:
+            endpoint, secret = await webhook_resolvers.create(
+                info.context,
+                url=input.url,
+                events=list(input.events),
+                secret=None if input.secret is strawberry.UNSET else input.secret,
+            )
+            return WebhookEndpointPayload(
+                endpoint=WebhookEndpoint.from_row(endpoint), secret=secret
+            )
+
+        return await payload_or_errors(info, WebhookEndpointPayload, run())
+
+    @strawberry.mutation
+    async def delete_webhook_endpoint(self, info: Info, id: strawberry.ID) -> OkPayload:
+        async def run() -> OkPayload:
+            await webhook_resolvers.delete(info.context, str(id))
+            return OkPayload(ok=True)
+
+        return await payload_or_errors(info, OkPayload, run())
+
+    @strawberry.mutation(description="Re-runs the pipeline of a FAILED assessment.")
+    async def retry_assessment(
+        self, info: Info, assessment_id: strawberry.ID
+    ) -> SubmitAssessmentPayload:
+        async def run() -> SubmitAssessmentPayload:
+            assessment, job = await admin_resolvers.retry_assessment(
+                info.context, str(assessment_id)
+            )
+            return SubmitAssessmentPayload(
+                assessment=Assessment.from_row(assessment), job=Job.from_row(job)
             )
 
         return await payload_or_errors(info, SubmitAssessmentPayload, run())

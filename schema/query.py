@@ -9,12 +9,16 @@ from db.tables import AssessmentQuestion as AssessmentQuestionRow
 from db.tables import Job as JobRow
 from db.tables import Question as QuestionRow
 from db.tables import User as UserRow
+from db.tables import WebhookEndpoint as WebhookRow
 from domain.questions import QuestionType
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import ops as ops_resolvers
+from resolvers import progress as progress_resolvers
 from resolvers import question_bank
+from resolvers import results as result_resolvers
+from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.types.assessments import (
     Assessment,
@@ -25,8 +29,19 @@ from schema.types.assessments import (
 )
 from schema.types.common import Node, connection
 from schema.types.ops import Health
+from schema.types.progress import AssessmentProgress
 from schema.types.questions import AssessmentForm, Question, QuestionConnection, QuestionEdge
+from schema.types.results import (
+    AssessmentResult,
+    Recommendation,
+    RecommendationBundle,
+    Scores,
+    SkillProfile,
+    profile_of,
+    scores_of,
+)
 from schema.types.users import User
+from schema.types.webhooks import WebhookEndpoint
 
 Info = strawberry.Info[Context, None]
 
@@ -36,12 +51,16 @@ def _first(first: int | None, default: int) -> int:
 
 
 def _to_node(row: object) -> Node | None:
+    if isinstance(row, tuple):  # a recommendation item with its assessment
+        item, assessment = row
+        return Recommendation.from_row(item, [], assessment.user_id)
     mappers: list[tuple[type, object]] = [
         (UserRow, User.from_row),
         (AssessmentRow, Assessment.from_row),
         (AssessmentQuestionRow, AssessmentQuestion.from_row),
         (QuestionRow, Question.from_row),
         (JobRow, Job.from_row),
+        (WebhookRow, WebhookEndpoint.from_row),
     ]
     for row_type, mapper in mappers:
         if isinstance(row, row_type):
@@ -78,6 +97,41 @@ class Query:
         row = await assessment_resolvers.next_question(info.context, str(assessment_id))
         return AssessmentQuestion.from_row(row) if row else None
 
+    @strawberry.field(description="FR6: polling fallback for clients that cannot hold a websocket.")
+    async def assessment_status(
+        self, info: Info, assessment_id: strawberry.ID
+    ) -> AssessmentProgress | None:
+        found = await progress_resolvers.status(info.context, str(assessment_id))
+        return AssessmentProgress.from_domain(*found) if found else None
+
+    @strawberry.field
+    async def result(self, info: Info, assessment_id: strawberry.ID) -> AssessmentResult | None:
+        found = await result_resolvers.result(info.context, str(assessment_id))
+        if found is None:
+            return None
+        assessment, stored = found
+        return AssessmentResult.from_stored(assessment.id, assessment.user_id, stored)
+
+    @strawberry.field
+    async def scores(self, info: Info, assessment_id: strawberry.ID) -> Scores | None:
+        found = await result_resolvers.result(info.context, str(assessment_id))
+        return scores_of(found[1]) if found else None
+
+    @strawberry.field(description="FR7")
+    async def profile(self, info: Info, assessment_id: strawberry.ID) -> SkillProfile | None:
+        found = await result_resolvers.result(info.context, str(assessment_id))
+        return profile_of(found[0].id, found[1]) if found else None
+
+    @strawberry.field(description="FR8")
+    async def recommendations(
+        self, info: Info, assessment_id: strawberry.ID
+    ) -> RecommendationBundle | None:
+        found = await result_resolvers.result(info.context, str(assessment_id))
+        if found is None:
+            return None
+        assessment, stored = found
+        return RecommendationBundle.from_stored(assessment.id, assessment.user_id, stored)
+
     @strawberry.field(description="ADMIN and ADVISOR.")
     async def questions(
         self,
@@ -104,6 +158,12 @@ class Query:
     ) -> AssessmentForm | None:
         row = await question_bank.form(info.context, name or "default")
         return AssessmentForm.from_row(row) if row else None
+
+    @strawberry.field(description="ADMIN")
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        return [
+            WebhookEndpoint.from_row(r) for r in await webhook_resolvers.endpoints(info.context)
+        ]
 
     @strawberry.field(description="Public.")
     async def health(self, info: Info) -> Health:

@@ -9,13 +9,25 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 
 from domain.errors import AccessDenied
 from jobs.observability import request_id_var
 from resolvers.context import Context
 
 
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def forget_id(self, id: str) -> None:
+        # A client that leaves just as an operation completes has had the operation cleaned
+        # up already; Strawberry's `del` then raises and logs a traceback for a normal event.
+        self.operations.pop(id, None)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TransportWSHandler
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         app_state = request.app.state
         services = app_state.services

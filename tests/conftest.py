@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.client import GraphQLClient
 from tests.support.stacks import Server, StackConfig, provision, selected_stacks
+from tests.support.worker import running_worker
 
 os.environ.setdefault("APP_ENV", "development")
 
@@ -23,10 +24,18 @@ async def stack(
 
 @pytest.fixture(scope="session")
 async def server(stack: StackConfig) -> AsyncIterator[Server]:
-    running = Server(stack.settings())
+    """The app under uvicorn; on the PostgreSQL stack with a real arq worker beside it (the
+    SQLite stack runs jobs in-process, as `make run` does)."""
+    settings = stack.settings()
+    running = Server(settings)
     await running.start()
     try:
-        yield running
+        if settings.redis_url:
+            async with running_worker(settings) as worker:
+                running.worker = worker
+                yield running
+        else:
+            yield running
     finally:
         await running.stop()
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -23,6 +24,10 @@ from schema.types.questions import (
     options_of,
 )
 from schema.types.users import User
+
+if TYPE_CHECKING:
+    from schema.types.progress import AssessmentProgress
+    from schema.types.results import AssessmentResult
 
 strawberry.enum(Status, name="AssessmentStatus")
 
@@ -154,6 +159,28 @@ class Assessment(Node):
     @strawberry.field
     async def total_count(self, info: strawberry.Info[Context, None]) -> int:
         return len(await info.context.loaders.assessment_questions.load(self._row.id))
+
+    @strawberry.field(description="Null until the pipeline finished (DONE).")
+    async def result(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[AssessmentResult, strawberry.lazy("schema.types.results")] | None:
+        from resolvers import results as result_resolvers
+        from schema.types.results import AssessmentResult
+
+        stored = await result_resolvers.stored(info.context, self._row)
+        if stored is None:
+            return None
+        return AssessmentResult.from_stored(self._row.id, self._row.user_id, stored)
+
+    @strawberry.field
+    async def progress(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[AssessmentProgress, strawberry.lazy("schema.types.progress")]:
+        from resolvers import progress as progress_resolvers
+        from schema.types.progress import AssessmentProgress
+
+        progress = await progress_resolvers.of_assessment(info.context, self._row)
+        return AssessmentProgress.from_domain(self._row.id, progress)
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.stacks import provision
 
-BENCHMARKS = ["auth", "lifecycle"]
+BENCHMARKS = ["auth", "lifecycle", "pipeline"]
 
 
 async def main(names: list[str]) -> None:

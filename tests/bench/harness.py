@@ -162,7 +162,9 @@ def client(base_url: str, connections: int = 200) -> aiohttp.ClientSession:
     request; on two shared cores the client's CPU is the server's loss, so it matters."""
     return aiohttp.ClientSession(
         base_url=base_url,
-        connector=aiohttp.TCPConnector(limit=connections),
+        # Give idle connections up before the server does (uvicorn: 5 s), or a reused one can
+        # be reset under the request.
+        connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=3),
         timeout=aiohttp.ClientTimeout(total=300),
     )
 
@@ -191,3 +193,28 @@ def ok(body: dict[str, Any]) -> bool:
 def header(title: str) -> None:
     print()
     print(f"== {title}")
+
+
+@asynccontextmanager
+async def worker_process(env: dict[str, str], count: int = 1) -> AsyncIterator[None]:
+    """arq workers in child processes (the way `make worker` runs them)."""
+    processes = [
+        subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "arq", "jobs.worker.WorkerSettings"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    try:
+        await asyncio.sleep(1.0)  # startup: imports, connections
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

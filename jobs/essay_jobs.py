@@ -1,0 +1,75 @@
+"""Scoring one essay right after it is answered, so the pipeline mostly finds it done."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from arq import Retry
+
+from db.repositories import assessments as assessments_repo
+from db.repositories import essay_scores as essay_scores_repo
+from db.repositories import jobs as jobs_repo
+from db.tables import Response
+from db.types import utcnow
+from domain.essays import answer_hash
+from jobs.observability import metrics
+from jobs.pipeline import essay_task
+from jobs.retry import POLICIES
+from jobs.services import Services
+
+POLICY = POLICIES["score_essay"]
+
+
+async def score_essay(ctx: dict[str, Any], job: str) -> None:
+    services: Services = ctx["services"]
+    attempt = int(ctx.get("job_try", 1))
+    job_id = uuid.UUID(job)
+    async with services.db.transaction() as uow:
+        row = await jobs_repo.claim(uow.session, job_id, utcnow(), POLICY.timeout_seconds + 10)
+    if row is None or row.assessment_id is None:
+        return
+    question_id = uuid.UUID(row.payload_json["assessmentQuestionId"])
+    async with services.db.read() as session:
+        question = await assessments_repo.question_by_id(session, question_id)
+        responses = await assessments_repo.responses_for(session, [row.assessment_id])
+        response: Response | None = next(
+            (r for r in responses[row.assessment_id] if r.assessment_question_id == question_id),
+            None,
+        )
+        text = response.answer_text if response else None
+        done = (
+            await essay_scores_repo.latest_for(session, [question_id]) if text is not None else {}
+        )
+    # Nothing to do if the answer is gone, or this exact answer is scored already (a re-answer
+    # has its own job; the pipeline scores whatever is missing at submit).
+    if question is None or text is None or (question_id, answer_hash(text)) in done:
+        await _settle(services, job_id, "done")
+        return
+    try:
+        [result] = await services.scorer.score(
+            [essay_task(question, text)],
+            assessment_id=row.assessment_id,
+            call_key=f"{job_id}:essay",
+        )
+    except Exception as exc:
+        if POLICY.is_last(attempt):
+            # The pipeline scores it at submit time; no need to fail anything here.
+            await _settle(services, job_id, "failed", str(exc))
+            return
+        await _settle(services, job_id, "queued", str(exc))
+        metrics().jobs.add(1, {"task": "score_essay", "event": "retried"})
+        raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale) from exc
+    async with services.db.transaction() as uow:
+        await essay_scores_repo.add(
+            uow.session, row.assessment_id, question_id, answer_hash(text), result
+        )
+        await jobs_repo.settle(uow.session, job_id, "done", utcnow())
+    metrics().jobs.add(1, {"task": "score_essay", "event": "succeeded"})
+
+
+async def _settle(
+    services: Services, job_id: uuid.UUID, status: str, error: str | None = None
+) -> None:
+    async with services.db.transaction() as uow:
+        await jobs_repo.settle(uow.session, job_id, status, utcnow(), error)

@@ -1,0 +1,546 @@
+"""The scoring pipeline of one assessment: RULE_SCORE -> GPT_ESSAYS -> RAG -> FUSION.
+
+Runs as one job (one queue hop from submit to done). Each stage records its state, attempts,
+times and output, and publishes progress. A stage that is DONE is never run again, so a job that
+runs twice (a retry, a crashed worker's job picked up again) continues where the first stopped
+and stores the same result. The final results, DONE and the webhook jobs are written in one
+transaction guarded by a compare-and-set on the status: whatever runs twice, they happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq import Retry
+
+from db.repositories import assessments as assessments_repo
+from db.repositories import essay_scores as essay_scores_repo
+from db.repositories import jobs as jobs_repo
+from db.repositories import results as results_repo
+from db.repositories import stages as stages_repo
+from db.tables import Assessment, AssessmentQuestion, Response
+from db.types import utcnow
+from domain import ids
+from domain.essays import EssayResult, EssayTask, answer_hash
+from domain.lifecycle import Status
+from domain.profile import InterestAnswer, ItemScore, SkillProfile, build_profile
+from domain.progress import STAGES, Stage, StageState, StageView, progress_of
+from domain.questions import Criterion, QuestionType
+from domain.recommend import Candidate, snippet_of
+from jobs import events
+from jobs.observability import metrics
+from jobs.retry import POLICIES
+from jobs.services import Services
+from jobs.webhooks import queue_assessment_event
+
+log = logging.getLogger(__name__)
+POLICY = POLICIES["run_pipeline"]
+
+
+class StageError(Exception):
+    """A stage could not finish this time; the job is retried with backoff."""
+
+
+@dataclass
+class Run:
+    services: Services
+    assessment: Assessment
+    questions: list[AssessmentQuestion]
+    responses: dict[uuid.UUID, Response]
+    job_id: uuid.UUID
+    outputs: dict[Stage, dict[str, Any]] = field(default_factory=dict)
+    views: dict[Stage, StageView] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return ids.encode(ids.Kind.ASSESSMENT, self.assessment.id)
+
+
+# ---------------------------------------------------------------- the task
+
+
+async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
+    services: Services = ctx["services"]
+    attempt = int(ctx.get("job_try", 1))
+    job_id = uuid.UUID(job)
+    now = utcnow()
+    async with services.db.transaction() as uow:
+        claimed = await jobs_repo.claim(
+            uow.session, job_id, now, services.settings.job_lease_seconds
+        )
+    if claimed is None or claimed.assessment_id is None:
+        return  # done already, or another worker holds it
+    metrics().jobs.add(1, {"task": "run_pipeline", "event": "started"})
+    assessment_id = claimed.assessment_id
+    try:
+        async with _lease(services, job_id):
+            run = await _load(services, assessment_id, job_id)
+            if run is None:
+                await _settle(services, job_id, "done")
+                return
+            await _run_stages(run)
+            await _finish(run)
+        metrics().jobs.add(1, {"task": "run_pipeline", "event": "succeeded"})
+    except StageError as exc:
+        if POLICY.is_last(attempt):
+            await fail_assessment(services, assessment_id, job_id, str(exc))
+            return
+        metrics().jobs.add(1, {"task": "run_pipeline", "event": "retried"})
+        await _settle(services, job_id, "queued", str(exc))
+        raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale) from exc
+
+
+@contextlib.asynccontextmanager
+async def _lease(services: Services, job_id: uuid.UUID) -> AsyncIterator[None]:
+    """Renew the job's lease while this run works, so the sweeper knows it is alive."""
+    lease = services.settings.job_lease_seconds
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            with contextlib.suppress(Exception):
+                async with services.db.transaction() as uow:
+                    await jobs_repo.renew(uow.session, job_id, utcnow(), lease)
+
+    renewer = asyncio.create_task(renew(), name=f"lease:{job_id}")
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer
+
+
+async def _settle(
+    services: Services, job_id: uuid.UUID, status: str, error: str | None = None
+) -> None:
+    async with services.db.transaction() as uow:
+        await jobs_repo.settle(uow.session, job_id, status, utcnow(), error)
+
+
+async def _load(services: Services, assessment_id: uuid.UUID, job_id: uuid.UUID) -> Run | None:
+    async with services.db.transaction() as uow:
+        assessment = await assessments_repo.by_id(uow.session, assessment_id)
+        if assessment is None or Status(assessment.status) not in (
+            Status.QUEUED, Status.PROCESSING,
+        ):  # fmt: skip
+            return None  # finished by an earlier run, or deleted
+        await stages_repo.ensure(uow.session, assessment_id)
+        if assessment.status == Status.QUEUED.value:
+            await assessments_repo.set_status(
+                uow.session, assessment_id, {Status.QUEUED}, Status.PROCESSING
+            )
+        questions = (await assessments_repo.questions_for(uow.session, [assessment_id]))[
+            assessment_id
+        ]
+        responses = (await assessments_repo.responses_for(uow.session, [assessment_id]))[
+            assessment_id
+        ]
+        rows = await stages_repo.of(uow.session, assessment_id)
+    run = Run(
+        services,
+        assessment,
+        list(questions),
+        {r.assessment_question_id: r for r in responses},
+        job_id,
+    )
+    for stage, row in rows.items():
+        run.views[stage] = StageView(
+            stage, StageState(row.state), row.attempts, row.started_at, row.finished_at
+        )
+        if row.state in (StageState.DONE.value, StageState.SKIPPED.value) and row.output_json:
+            run.outputs[stage] = row.output_json
+    return run
+
+
+async def _announce(run: Run, status: Status = Status.PROCESSING) -> None:
+    """Publish progress from what this run knows (it just wrote it): no database read."""
+    degraded = bool(run.assessment.degraded)
+    progress = progress_of(status, run.views, degraded, utcnow())
+    await events.publish_progress(run.services, run.assessment.id, progress)
+
+
+def _set_view(run: Run, stage: Stage, state: StageState, now: Any) -> None:
+    before = run.views.get(stage, StageView(stage))
+    if state is StageState.IN_PROGRESS:
+        run.views[stage] = StageView(stage, state, before.attempts + 1, now, None)
+    elif state in (StageState.DONE, StageState.FAILED, StageState.SKIPPED):
+        run.views[stage] = StageView(stage, state, before.attempts, before.started_at, now)
+    else:
+        run.views[stage] = StageView(stage, state, before.attempts, before.started_at, None)
+
+
+async def _run_stages(run: Run) -> None:
+    """One transaction and one event per stage boundary: the stage that ends and the one that
+    starts are written together."""
+    pending = [stage for stage in STAGES if stage not in run.outputs]
+    if not pending:
+        return
+    now = utcnow()
+    async with run.services.db.transaction() as uow:
+        await stages_repo.mark(uow.session, run.assessment.id, pending[0], StageState.IN_PROGRESS,
+                               now)  # fmt: skip
+    _set_view(run, pending[0], StageState.IN_PROGRESS, now)
+    await _announce(run)
+    for index, stage in enumerate(pending):
+        started = time.perf_counter()
+        if run.services.settings.chaos_stage_delay_seconds:
+            await asyncio.sleep(run.services.settings.chaos_stage_delay_seconds)
+        try:
+            output = await STAGE_FUNCTIONS[stage](run)
+        except StageError as exc:
+            await _stage_setback(run, stage, str(exc))
+            raise
+        except Exception as exc:
+            # Anything unexpected is treated as transient too: retried, and on the last try the
+            # assessment fails with the reason, instead of a job that dies silently.
+            log.exception("stage crashed", extra={"stage": stage.value, "assessment": run.key})
+            await _stage_setback(run, stage, f"{type(exc).__name__}: {exc}")
+            raise StageError(f"{stage.name} failed: {type(exc).__name__}") from exc
+        following = pending[index + 1] if index + 1 < len(pending) else None
+        now = utcnow()
+        async with run.services.db.transaction() as uow:
+            await stages_repo.mark(
+                uow.session, run.assessment.id, stage, StageState.DONE, now, output=output
+            )
+            if following is not None:
+                await stages_repo.mark(
+                    uow.session, run.assessment.id, following, StageState.IN_PROGRESS, now
+                )
+        run.outputs[stage] = output
+        _set_view(run, stage, StageState.DONE, now)
+        if following is not None:
+            _set_view(run, following, StageState.IN_PROGRESS, now)
+        metrics().stage_duration.record(time.perf_counter() - started, {"stage": stage.value})
+        if following is not None:
+            await _announce(run)  # the last stage's end is announced with DONE by _finish
+
+
+async def _stage_setback(run: Run, stage: Stage, error: str) -> None:
+    now = utcnow()
+    async with run.services.db.transaction() as uow:
+        await stages_repo.mark(
+            uow.session, run.assessment.id, stage, StageState.PENDING, now, error=error
+        )
+    _set_view(run, stage, StageState.PENDING, now)
+    await _announce(run)
+
+
+async def fail_assessment(
+    services: Services, assessment_id: uuid.UUID, job_id: uuid.UUID, reason: str
+) -> None:
+    """Out of tries: FAILED with the reason, the failed webhook, and a last progress event."""
+    now = utcnow()
+    async with services.db.transaction() as uow:
+        await jobs_repo.settle(uow.session, job_id, "failed", now, reason)
+        rows = await stages_repo.of(uow.session, assessment_id)
+        # The first unfinished stage, in pipeline order, is the one that failed.
+        for stage in STAGES:
+            row = rows.get(stage)
+            if row is not None and row.state in (
+                StageState.PENDING.value, StageState.IN_PROGRESS.value,
+            ):  # fmt: skip
+                await stages_repo.mark(uow.session, assessment_id, stage, StageState.FAILED, now)
+                break
+        changed = await assessments_repo.set_status(
+            uow.session,
+            assessment_id,
+            {Status.QUEUED, Status.PROCESSING},
+            Status.FAILED,
+            completed_at=now,
+        )
+        if changed:
+            await queue_assessment_event(uow, services, assessment_id, job_id, "assessment.failed")
+    metrics().jobs.add(1, {"task": "run_pipeline", "event": "failed"})
+    log.error("assessment failed", extra={"assessment": str(assessment_id), "reason": reason})
+    if changed:
+        await _record_latency(services, assessment_id, now)
+    await events.publish(services, assessment_id)
+
+
+# ---------------------------------------------------------------- stages
+
+
+async def rule_score(run: Run) -> dict[str, Any]:
+    """Theory correctness (scored by rule at answer time) and the interest answers."""
+    per_item, interests = [], []
+    for question in run.questions:
+        response = run.responses.get(question.id)
+        qtype = QuestionType(question.type)
+        if qtype is QuestionType.THEORETICAL:
+            per_item.append(
+                {
+                    "questionId": ids.encode(ids.Kind.ASSESSMENT_QUESTION, question.id),
+                    "domain": question.domain,
+                    "answered": response is not None,
+                    "correct": bool(response and response.is_correct),
+                }
+            )
+        elif (
+            qtype is QuestionType.PROFILE
+            and response is not None
+            and response.answer_numeric is not None
+        ):
+            scale = question.scale_snapshot or {}
+            interests.append(
+                {
+                    "area": question.answer_key_json.get("interestArea") or question.domain,
+                    "value": int(response.answer_numeric),
+                    "min": int(scale.get("min", 1)),
+                    "max": int(scale.get("max", 5)),
+                }
+            )
+    correct = sum(1 for item in per_item if item["correct"])
+    return {"theory": {"correct": correct, "total": len(per_item), "perItem": per_item},
+            "interests": interests}  # fmt: skip
+
+
+async def gpt_essays(run: Run) -> dict[str, Any]:
+    """Waits (a little) for the per-essay jobs started at answer time, then scores whatever is
+    still unscored in one batch."""
+    services = run.services
+    essays = [q for q in run.questions if QuestionType(q.type) is QuestionType.ESSAY]
+    answered = {
+        q.id: (run.responses[q.id].answer_text or "")
+        for q in essays
+        if q.id in run.responses and run.responses[q.id].answer_text
+    }
+    deadline = time.monotonic() + services.settings.essay_wait_seconds
+    while True:
+        async with services.db.read() as session:
+            scores = await essay_scores_repo.latest_for(session, list(answered))
+            # Only jobs already running are worth waiting for (their scorer call is under
+            # way); queued ones find the score made here and skip.
+            pending = await jobs_repo.running_for_assessment(session, run.assessment.id, "essay")
+        missing = [q for q in essays if q.id in answered
+                   and (q.id, answer_hash(answered[q.id])) not in scores]  # fmt: skip
+        if not missing or not pending or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.25)
+    if missing:
+        tasks = [essay_task(q, answered[q.id]) for q in missing]
+        try:
+            results = await services.scorer.score(
+                tasks, assessment_id=run.assessment.id, call_key=f"{run.job_id}:essays"
+            )
+        except Exception as exc:
+            raise StageError(f"essay scoring failed: {exc}") from exc
+        async with services.db.transaction() as uow:
+            for question, result in zip(missing, results, strict=True):
+                row = await essay_scores_repo.add(
+                    uow.session,
+                    run.assessment.id,
+                    question.id,
+                    answer_hash(answered[question.id]),
+                    result,
+                )
+                scores[(question.id, row.answer_hash)] = row
+    items = []
+    for question in essays:
+        text = answered.get(question.id)
+        score = scores.get((question.id, answer_hash(text))) if text else None
+        items.append(
+            {
+                "questionId": ids.encode(ids.Kind.ASSESSMENT_QUESTION, question.id),
+                "domain": question.domain,
+                "answered": text is not None,
+                "score": score.score if score else 0.0,
+                "rubric": [
+                    {"name": c["name"], "score": c["score"]}
+                    for c in (score.rubric_json if score else [])
+                ],
+                "feedback": score.feedback if score else "No answer was given.",
+                "scoredBy": score.scored_by if score else "local",
+                "degraded": bool(score and score.degraded),
+                "promptVersion": score.prompt_version if score else None,
+            }
+        )
+    return {"essays": items}
+
+
+def essay_task(question: AssessmentQuestion, text: str) -> EssayTask:
+    rubric = tuple(
+        Criterion(c["name"], c.get("description"), float(c.get("weight", 1.0)))
+        for c in question.rubric_snapshot or []
+    )
+    key = question.answer_key_json
+    return EssayTask(
+        key=str(question.id),
+        prompt=question.prompt_snapshot,
+        answer=text,
+        reference_answer=key.get("referenceAnswer"),
+        key_points=tuple(key.get("keyPoints") or ()),
+        **({"rubric": rubric} if rubric else {}),
+    )
+
+
+def profile_of(run: Run) -> SkillProfile:
+    theory = run.outputs[Stage.RULE_SCORE]["theory"]["perItem"]
+    essays = run.outputs[Stage.GPT_ESSAYS]["essays"]
+    items = [
+        ItemScore(t["questionId"], "theory", t["domain"], 1.0 if t["correct"] else 0.0,
+                  answered=t["answered"])
+        for t in theory
+    ] + [
+        ItemScore(e["questionId"], "essay", e["domain"], float(e["score"]),
+                  answered=e["answered"], fallback=bool(e["degraded"]))
+        for e in essays
+    ]  # fmt: skip
+    interests = [
+        InterestAnswer(i["area"], i["value"], i["min"], i["max"])
+        for i in run.outputs[Stage.RULE_SCORE]["interests"]
+    ]
+    return build_profile(items, interests)
+
+
+async def rag(run: Run) -> dict[str, Any]:
+    profile = profile_of(run)
+    retrieval = await run.services.recommender.retrieve(profile, run.assessment.track)
+    return {
+        "profile": profile.as_dict(),
+        "candidates": [_candidate_dict(c) for c in retrieval.candidates],
+        "degraded": retrieval.degraded,
+        "topSimilarity": retrieval.top_similarity,
+    }
+
+
+async def fusion(run: Run) -> dict[str, Any]:
+    retrieved = run.outputs[Stage.RAG]
+    profile = SkillProfile.from_dict(retrieved["profile"])
+    candidates = [_candidate_from(c) for c in retrieved["candidates"]]
+    explanation = await run.services.recommender.explain(
+        candidates, profile, run.assessment.track, f"{run.job_id}:fusion"
+    )
+    return {
+        "summary": explanation.summary,
+        "degraded": explanation.degraded,
+        "explainedBy": explanation.explained_by,
+        "items": [
+            {
+                "credentialId": pick.scored.candidate.key,
+                "rank": pick.rank,
+                "reason": pick.reason,
+                "fit": pick.scored.fit,
+                "signals": dict(pick.scored.signals),
+                "traces": [
+                    {"source": pick.scored.candidate.provider or pick.scored.candidate.title,
+                     "snippet": snippet,
+                     "url": pick.scored.candidate.url,
+                     "score": round(pick.scored.candidate.similarity or pick.scored.fit, 4)}
+                    for snippet in (pick.scored.candidate.snippets
+                                    or (snippet_of(pick.scored.candidate.description),))
+                    if snippet
+                ],
+            }
+            for pick in explanation.picks
+        ],
+    }  # fmt: skip
+
+
+def _candidate_dict(c: Candidate) -> dict[str, Any]:
+    return {"key": c.key, "slug": c.slug, "title": c.title, "provider": c.provider,
+            "domains": list(c.domains), "tags": list(c.tags),
+            "level": c.level.value if c.level else None, "description": c.description,
+            "url": c.url, "similarity": c.similarity, "snippets": list(c.snippets)}  # fmt: skip
+
+
+def _candidate_from(raw: dict[str, Any]) -> Candidate:
+    from domain.catalog import Level
+
+    return Candidate(
+        key=raw["key"],
+        slug=raw["slug"],
+        title=raw["title"],
+        provider=raw.get("provider"),
+        domains=tuple(raw.get("domains") or ()),
+        tags=tuple(raw.get("tags") or ()),
+        level=Level(raw["level"]) if raw.get("level") else None,
+        description=raw.get("description") or "",
+        url=raw.get("url"),
+        similarity=float(raw.get("similarity") or 0.0),
+        snippets=tuple(raw.get("snippets") or ()),
+    )
+
+
+STAGE_FUNCTIONS: dict[Stage, Callable[[Run], Awaitable[dict[str, Any]]]] = {
+    Stage.RULE_SCORE: rule_score,
+    Stage.GPT_ESSAYS: gpt_essays,
+    Stage.RAG: rag,
+    Stage.FUSION: fusion,
+}
+
+
+# ---------------------------------------------------------------- the end
+
+
+async def _finish(run: Run) -> None:
+    """Results, DONE and the completed webhook in one transaction, once."""
+    rule, essays = run.outputs[Stage.RULE_SCORE], run.outputs[Stage.GPT_ESSAYS]
+    retrieved, fused = run.outputs[Stage.RAG], run.outputs[Stage.FUSION]
+    degraded = bool(
+        retrieved.get("degraded")
+        or fused.get("degraded")
+        or any(e["degraded"] for e in essays["essays"])
+    )
+    now = utcnow()
+    async with run.services.db.transaction() as uow:
+        won = await assessments_repo.set_status(
+            uow.session,
+            run.assessment.id,
+            {Status.PROCESSING},
+            Status.DONE,
+            completed_at=now,
+            degraded=degraded,
+        )
+        if won:
+            await results_repo.store(
+                uow.session,
+                run.assessment.id,
+                theory=rule["theory"],
+                essays=essays,
+                interests={"interests": rule["interests"]},
+                profile=retrieved["profile"],
+                summary=fused["summary"],
+                degraded=degraded,
+                items=[
+                    results_repo.ItemToStore(
+                        uuid.UUID(item["credentialId"]),
+                        item["rank"],
+                        item["reason"],
+                        item["fit"],
+                        item["traces"],
+                    )
+                    for item in fused["items"]
+                ],
+                now=now,
+            )
+            await queue_assessment_event(
+                uow, run.services, run.assessment.id, run.job_id, "assessment.completed"
+            )
+        await jobs_repo.settle(uow.session, run.job_id, "done", now)
+    if won:
+        if run.assessment.submitted_at is not None:
+            seconds = (now - run.assessment.submitted_at).total_seconds()
+            metrics().submit_to_done.record(seconds, {"status": "done"})
+        run.assessment.degraded = degraded
+        await _announce(run, Status.DONE)
+    else:
+        await events.publish(run.services, run.assessment.id)
+
+
+async def _record_latency(services: Services, assessment_id: uuid.UUID, now: Any) -> None:
+    async with services.db.read() as session:
+        assessment = await assessments_repo.by_id(session, assessment_id)
+    if assessment is not None and assessment.submitted_at is not None:
+        seconds = (now - assessment.submitted_at).total_seconds()
+        metrics().submit_to_done.record(seconds, {"status": assessment.status})
+
+
+__all__ = ["EssayResult", "run_pipeline"]

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from db.repositories.results import StoredResult
+from db.tables import RagTrace as RagTraceRow
+from db.tables import RecommendationItem
+from domain import ids
+from domain.profile import Band
+from domain.profile import SkillProfile as DomainProfile
+from resolvers.context import Context
+from schema.errors import UserError
+from schema.types.catalog import Credential
+from schema.types.common import Node
+
+
+@strawberry.enum
+class ScorerKind(Enum):
+    LLM = "llm"
+    LOCAL = "local"
+
+
+@strawberry.enum
+class InterestLevel(Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@strawberry.enum
+class ConfidenceLevel(Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@strawberry.type
+class TheoreticalScore:
+    correct: int
+    total: int
+    per_item: list[bool]
+
+
+@strawberry.type
+class CriterionScore:
+    name: str
+    score: float = strawberry.field(description="0..1")
+
+
+@strawberry.type
+class EssayScore:
+    question_id: strawberry.ID
+    score: float = strawberry.field(description="0..1")
+    rubric: list[CriterionScore]
+    feedback: str | None
+    scored_by: ScorerKind
+    degraded: bool = strawberry.field(
+        default=False,
+        description="True when the fallback scorer stood in for an LLM that failed or was over "
+        "budget.",
+    )
+
+
+@strawberry.type
+class InterestSignal:
+    area: str
+    level: InterestLevel
+    value: int
+
+
+@strawberry.type
+class Scores:
+    theoretical: TheoreticalScore
+    essays: list[EssayScore]
+    profile: list[InterestSignal]
+
+
+@strawberry.type
+class Confidence:
+    level: ConfidenceLevel
+    standard_error: float = strawberry.field(
+        description="Standard error of the overall score (0..1 scale)."
+    )
+    interval: list[float] = strawberry.field(
+        description="Lower and upper bound of a 90% interval for the overall score."
+    )
+    reasons: list[str] = strawberry.field(
+        description="Why the confidence is what it is, e.g. 'networking rests on one item'."
+    )
+
+
+@strawberry.type
+class DomainScore:
+    domain: str
+    score: float = strawberry.field(description="0..1")
+    item_count: int
+    confidence: ConfidenceLevel
+
+
+@strawberry.type
+class SkillProfile:
+    assessment_id: strawberry.ID
+    overall_score: float = strawberry.field(description="0..1")
+    band: Band
+    domains: list[DomainScore]
+    strengths: list[str]
+    improvements: list[str]
+    confidence: Confidence
+    interests: list[InterestSignal]
+
+    @classmethod
+    def from_domain(cls, assessment_id: uuid.UUID, profile: DomainProfile) -> SkillProfile:
+        return cls(
+            assessment_id=_assessment_ref(assessment_id),
+            overall_score=profile.overall,
+            band=profile.band,
+            domains=[
+                DomainScore(
+                    domain=d.domain,
+                    score=d.score,
+                    item_count=d.item_count,
+                    confidence=ConfidenceLevel(d.confidence.value),
+                )
+                for d in profile.domains
+            ],
+            strengths=list(profile.strengths),
+            improvements=list(profile.improvements),
+            confidence=Confidence(
+                level=ConfidenceLevel(profile.confidence.level.value),
+                standard_error=profile.confidence.standard_error,
+                interval=list(profile.confidence.interval),
+                reasons=list(profile.confidence.reasons),
+            ),
+            interests=_interests(profile),
+        )
+
+
+def _interests(profile: DomainProfile) -> list[InterestSignal]:
+    return [
+        InterestSignal(area=s.area, level=InterestLevel(s.level.value), value=s.value)
+        for s in profile.interests
+    ]
+
+
+def _assessment_ref(assessment_id: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(ids.encode(ids.Kind.ASSESSMENT, assessment_id))
+
+
+@strawberry.type
+class RagTrace:
+    source: str
+    snippet: str
+    url: str | None
+    score: float | None
+
+    @classmethod
+    def from_row(cls, row: RagTraceRow) -> RagTrace:
+        return cls(
+            source=row.source_title or "",
+            snippet=row.snippet or "",
+            url=row.source_url,
+            score=float(row.score) if row.score is not None else None,
+        )
+
+
+@strawberry.type
+class Recommendation(Node):
+    id: strawberry.ID
+    rank: int
+    reason_short: str
+    fit_score: float = strawberry.field(
+        description="0..1, how well the credential fits the profile."
+    )
+    rag_trace: list[RagTrace]
+    _item: strawberry.Private[RecommendationItem]
+    _owner_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(
+        cls, item: RecommendationItem, traces: list[RagTraceRow], owner_id: uuid.UUID
+    ) -> Recommendation:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.RECOMMENDATION_ITEM, item.id)),
+            rank=item.rank,
+            reason_short=item.reason_short or "",
+            fit_score=float(item.fit_score),
+            rag_trace=[RagTrace.from_row(t) for t in traces],
+            _item=item,
+            _owner_id=owner_id,
+        )
+
+    @strawberry.field
+    async def credential(self, info: strawberry.Info[Context, None]) -> Credential:
+        row = await info.context.loaders.credential.load(self._item.credential_id)
+        assert row is not None  # items reference credentials, which are never deleted
+        return Credential.from_row(row)
+
+    @strawberry.field(description="The caller's feedback, if any.")
+    async def accepted(self, info: strawberry.Info[Context, None]) -> bool | None:
+        caller = await info.context.caller()
+        if caller is None:
+            return None
+        feedback = await info.context.loaders.feedback.load((caller.id, self._item.id))
+        return feedback.accepted if feedback else None
+
+
+@strawberry.type
+class RecommendationBundle:
+    assessment_id: strawberry.ID
+    items: list[Recommendation]
+    summary: str = strawberry.field(
+        description="Fused explanation across essay, theoretical and profile signals."
+    )
+    degraded: bool
+    generated_at: datetime
+
+    @classmethod
+    def from_stored(
+        cls, assessment_id: uuid.UUID, owner_id: uuid.UUID, stored: StoredResult
+    ) -> RecommendationBundle:
+        return cls(
+            assessment_id=_assessment_ref(assessment_id),
+            items=[
+                Recommendation.from_row(item, stored.traces.get(item.id, []), owner_id)
+                for item in stored.items
+            ],
+            summary=stored.recommendation.summary_text,
+            degraded=stored.recommendation.degraded,
+            generated_at=stored.recommendation.generated_at,
+        )
+
+
+def scores_of(stored: StoredResult) -> Scores:
+    theory: dict[str, Any] = stored.score.theory_score_json
+    essays = stored.score.essay_scores_json.get("essays", [])
+    profile = DomainProfile.from_dict(stored.score.profile_json)
+    return Scores(
+        theoretical=TheoreticalScore(
+            correct=int(theory.get("correct", 0)),
+            total=int(theory.get("total", 0)),
+            per_item=[bool(i["correct"]) for i in theory.get("perItem", [])],
+        ),
+        essays=[
+            EssayScore(
+                question_id=strawberry.ID(e["questionId"]),
+                score=float(e["score"]),
+                rubric=[
+                    CriterionScore(name=c["name"], score=float(c["score"]))
+                    for c in e.get("rubric", [])
+                ],
+                feedback=e.get("feedback"),
+                scored_by=ScorerKind(e.get("scoredBy", "local")),
+                degraded=bool(e.get("degraded")),
+            )
+            for e in essays
+        ],
+        profile=_interests(profile),
+    )
+
+
+def profile_of(assessment_id: uuid.UUID, stored: StoredResult) -> SkillProfile:
+    return SkillProfile.from_domain(
+        assessment_id, DomainProfile.from_dict(stored.score.profile_json)
+    )
+
+
+@strawberry.type
+class AssessmentResult:
+    assessment_id: strawberry.ID
+    scores: Scores
+    profile: SkillProfile
+    recommendations: RecommendationBundle
+    degraded: bool
+    generated_at: datetime
+
+    @classmethod
+    def from_stored(
+        cls, assessment_id: uuid.UUID, owner_id: uuid.UUID, stored: StoredResult
+    ) -> AssessmentResult:
+        return cls(
+            assessment_id=_assessment_ref(assessment_id),
+            scores=scores_of(stored),
+            profile=profile_of(assessment_id, stored),
+            recommendations=RecommendationBundle.from_stored(assessment_id, owner_id, stored),
+            degraded=stored.recommendation.degraded,
+            generated_at=stored.recommendation.generated_at,
+        )
+
+
+@strawberry.input
+class RecommendationFeedbackInput:
+    recommendation_id: strawberry.ID
+    accepted: bool
+    comment: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class RecommendationFeedbackPayload:
+    recommendation: Recommendation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
