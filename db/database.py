@@ -92,7 +92,14 @@ class UnitOfWork:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Reads on PostgreSQL run in autocommit: under READ COMMITTED every statement sees
+        # committed data anyway, and it saves a BEGIN and a ROLLBACK round trip per session.
+        reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+        self.sessions = async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
         writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
         self.write_sessions = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.database import UnitOfWork
 from db.pagination import Page
@@ -25,11 +27,11 @@ from domain.composition import Composition, check_composition
 from domain.errors import DomainError, ErrorCode, Problems, not_found, validation
 from domain.lifecycle import Status, effective_status, ensure_answerable
 from domain.questions import QuestionType
-from domain.selection import known_tracks, select_questions
+from domain.selection import Candidate, known_tracks, select_questions
 from jobs.dispatch import dispatch_after_commit
 from resolvers.access import can_see_user
 from resolvers.context import Caller, Context
-from resolvers.loaders import forget
+from resolvers.loaders import SNAPSHOTS, forget
 
 MAX_BATCH = 100
 TRACK_MAX = 40
@@ -68,7 +70,7 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
 
     async with ctx.read() as session:
         form = await forms_repo.get_or_default(session)
-        pool = await questions_repo.active_pool(session)
+        pool = await active_pool(ctx, session)
         existing = await assessments_repo.open_draft(session, caller.id, track)
         seen = await assessments_repo.recently_seen_questions(session, caller.id)
     if existing is not None:
@@ -95,7 +97,7 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
     try:
         async with ctx.transaction() as uow:
             rows = await questions_repo.by_ids(uow.session, [c.id for c in chosen])
-            await assessments_repo.add_with_questions(
+            snapshots = await assessments_repo.add_with_questions(
                 uow.session, assessment, [rows[c.id] for c in chosen]
             )
             await _audit(uow, ctx, caller, "assessment.start", assessment.id, {"track": track})
@@ -106,7 +108,31 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
         if winner is None:
             raise
         return Started(winner, reused=True)
+    SNAPSHOTS.put(assessment.id, snapshots)  # the answers that follow need them at once
+    # What the payload shows: a new assessment has no responses yet.
+    ctx.loaders.assessment.prime(assessment.id, assessment)
+    ctx.loaders.responses.prime(assessment.id, [])
     return Started(assessment, reused=False)
+
+
+# The bank is read-mostly and small, and every start reads all of it: each process keeps it for
+# a few seconds. Edits in this process drop it at once; other processes see them within the TTL.
+POOL_TTL_SECONDS = 5.0
+_pool_cache: dict[int, tuple[float, list[Candidate]]] = {}
+
+
+async def active_pool(ctx: Context, session: AsyncSession) -> list[Candidate]:
+    key = id(ctx.services.db)
+    cached = _pool_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < POOL_TTL_SECONDS:
+        return cached[1]
+    pool = await questions_repo.active_pool(session)
+    _pool_cache[key] = (time.monotonic(), pool)
+    return pool
+
+
+def forget_active_pool() -> None:
+    _pool_cache.clear()
 
 
 async def _expire(ctx: Context, assessment_id: uuid.UUID) -> None:
@@ -138,62 +164,72 @@ async def _audit(
 # ---------------------------------------------------------------- answering
 
 
-async def _own_assessment(ctx: Context, caller: Caller, public_id: str) -> Assessment:
-    """The caller's own assessment. Anyone else's is NOT_FOUND, so existence is not revealed."""
-    key = ids.decode(ids.Kind.ASSESSMENT, public_id)
-    if key is not None:
-        async with ctx.read() as session:
-            assessment = await assessments_repo.by_id(session, key)
-        if assessment is not None and assessment.user_id == caller.id:
-            return assessment
-    raise not_found("Assessment", "input", "assessmentId")
-
-
-async def _ensure_open(ctx: Context, assessment: Assessment) -> None:
-    status = status_of(assessment)
-    if status is Status.EXPIRED and assessment.status == Status.DRAFT.value:
-        await _expire(ctx, assessment.id)
-    ensure_answerable(status, "input", "assessmentId")
+Prepare = Callable[[Sequence[AssessmentQuestion]], list[tuple[AssessmentQuestion, Answer]]]
 
 
 async def _store_answers(
-    ctx: Context,
-    assessment: Assessment,
-    answers: Sequence[tuple[AssessmentQuestion, Answer]],
-) -> None:
+    ctx: Context, caller: Caller, public_id: str, prepare: Prepare
+) -> Assessment:
+    """Ownership, state, validation and the write, in one transaction.
+
+    The row is locked first, so a concurrent submit cannot slip between the check and the
+    write; someone else's assessment is NOT_FOUND before anything about the answers is said.
+    `prepare` validates the answers against the snapshots (raising leaves nothing written).
+    """
+    key = ids.decode(ids.Kind.ASSESSMENT, public_id)
+    if key is None:
+        raise not_found("Assessment", "input", "assessmentId")
+    questions = await _questions(ctx, key)
+    expired = False
     async with ctx.transaction() as uow:
-        locked = await assessments_repo.by_id_for_update(uow.session, assessment.id)
-        # Re-checked under the lock: a submit may have landed since the first read.
-        if locked is None:
+        locked = await assessments_repo.by_id_for_update(uow.session, key)
+        if locked is None or locked.user_id != caller.id:
             raise not_found("Assessment", "input", "assessmentId")
-        ensure_answerable(status_of(locked), "input", "assessmentId")
-        for question, answer in answers:
-            await assessments_repo.save_response(uow.session, assessment.id, question.id, answer)
-            if QuestionType(question.type) is QuestionType.ESSAY:
-                job = await jobs_repo.add(
-                    uow.session, "essay", assessment.id, {"assessmentQuestionId": str(question.id)}
-                )
-                dispatch_after_commit(uow, ctx.services.queue, job)
+        status = status_of(locked)
+        if status is Status.EXPIRED and locked.status == Status.DRAFT.value:
+            # Written down now (the sweeper would later); the error follows the commit.
+            await assessments_repo.set_status(uow.session, key, {Status.DRAFT}, Status.EXPIRED)
+            expired = True
+        else:
+            ensure_answerable(status, "input", "assessmentId")
+            for question, answer in prepare(questions):
+                await assessments_repo.save_response(uow.session, key, question.id, answer)
+                if QuestionType(question.type) is QuestionType.ESSAY:
+                    job = await jobs_repo.add(
+                        uow.session, "essay", key, {"assessmentQuestionId": str(question.id)}
+                    )
+                    dispatch_after_commit(uow, ctx.services.queue, job)
+            # Read back in the same transaction what the payload shows next (the next
+            # question, the answered count): no second session for it.
+            saved = await assessments_repo.responses_for(uow.session, [key])
+    if expired:
+        ensure_answerable(Status.EXPIRED, "input", "assessmentId")
+    forget(ctx.loaders.responses, key)
+    ctx.loaders.responses.prime(key, saved[key])
+    forget(ctx.loaders.assessment, key)
+    ctx.loaders.assessment.prime(key, locked)
+    return locked
 
 
 async def answer(
     ctx: Context, *, assessment_id: str, question_id: str, raw_answer: str
 ) -> tuple[Assessment, AssessmentQuestion | None]:
     caller = await ctx.require_caller()
-    assessment = await _own_assessment(ctx, caller, assessment_id)
-    await _ensure_open(ctx, assessment)
-    questions = await _questions(ctx, assessment.id)
-    question = _find(questions, question_id)
-    if question is None:
-        raise not_found("Question of this assessment", "input", "questionId")
-    problems = Problems()
-    checked = check_answer(
-        raw_answer, assessments_repo.snapshot_rules(question), problems, "input", "answer"
-    )
-    problems.raise_if_any()
-    assert checked is not None
-    await _store_answers(ctx, assessment, [(question, checked)])
-    return assessment, await next_unanswered(ctx, assessment.id, fresh=True)
+
+    def prepare(questions: Sequence[AssessmentQuestion]) -> list[tuple[AssessmentQuestion, Answer]]:
+        question = _find(questions, question_id)
+        if question is None:
+            raise not_found("Question of this assessment", "input", "questionId")
+        problems = Problems()
+        checked = check_answer(
+            raw_answer, assessments_repo.snapshot_rules(question), problems, "input", "answer"
+        )
+        problems.raise_if_any()
+        assert checked is not None
+        return [(question, checked)]
+
+    assessment = await _store_answers(ctx, caller, assessment_id, prepare)
+    return assessment, await next_unanswered(ctx, assessment.id)
 
 
 async def save_responses(
@@ -201,42 +237,45 @@ async def save_responses(
 ) -> Saved:
     """All or nothing: one bad response rejects the batch, naming each bad index."""
     caller = await ctx.require_caller()
-    assessment = await _own_assessment(ctx, caller, assessment_id)
-    await _ensure_open(ctx, assessment)
     if len(responses) > MAX_BATCH:
+        # Said before anything else: a request this large is refused whoever sends it.
         raise validation(f"At most {MAX_BATCH} responses per call.", "input", "responses")
-    questions = await _questions(ctx, assessment.id)
-    problems = Problems()
-    checked: list[tuple[AssessmentQuestion, Answer]] = []
-    seen: set[uuid.UUID] = set()
-    for index, (question_id, raw) in enumerate(responses):
-        path = ("input", "responses", str(index))
-        question = _find(questions, question_id)
-        if question is None:
-            problems.add(
-                ErrorCode.NOT_FOUND, "No such question in this assessment.", *path, "questionId"
+
+    def prepare(questions: Sequence[AssessmentQuestion]) -> list[tuple[AssessmentQuestion, Answer]]:
+        problems = Problems()
+        checked: list[tuple[AssessmentQuestion, Answer]] = []
+        seen: set[uuid.UUID] = set()
+        for index, (question_id, raw) in enumerate(responses):
+            path = ("input", "responses", str(index))
+            question = _find(questions, question_id)
+            if question is None:
+                problems.add(
+                    ErrorCode.NOT_FOUND, "No such question in this assessment.", *path,
+                    "questionId",
+                )  # fmt: skip
+                continue
+            if question.id in seen:
+                problems.invalid("This question appears twice in the batch.", *path, "questionId")
+                continue
+            seen.add(question.id)
+            answer_value = check_answer(
+                raw, assessments_repo.snapshot_rules(question), problems, *path, "answer"
             )
-            continue
-        if question.id in seen:
-            problems.invalid("This question appears twice in the batch.", *path, "questionId")
-            continue
-        seen.add(question.id)
-        answer_value = check_answer(
-            raw, assessments_repo.snapshot_rules(question), problems, *path, "answer"
-        )
-        if answer_value is not None:
-            checked.append((question, answer_value))
-    problems.raise_if_any()
-    if checked:
-        await _store_answers(ctx, assessment, checked)
+            if answer_value is not None:
+                checked.append((question, answer_value))
+        problems.raise_if_any()
+        return checked
+
+    assessment = await _store_answers(ctx, caller, assessment_id, prepare)
+    saved = len(responses)
     if not is_final:
-        return Saved(len(checked), assessment, None)
+        return Saved(saved, assessment, None)
     try:
         submitted, job = await submit(ctx, assessment_id=assessment_id, allow_incomplete=False)
     except DomainError as exc:
         # The responses are saved; only the submit part failed. Say both.
-        return Saved(len(checked), assessment, None, problems=exc)
-    return Saved(len(checked), submitted, job)
+        return Saved(saved, assessment, None, problems=exc)
+    return Saved(saved, submitted, job)
 
 
 def _find(questions: Sequence[AssessmentQuestion], public_id: str) -> AssessmentQuestion | None:
@@ -266,57 +305,59 @@ async def next_unanswered(
 async def submit(
     ctx: Context, *, assessment_id: str, allow_incomplete: bool
 ) -> tuple[Assessment, Job | None]:
-    """Idempotent: a second call returns the first call's job and changes nothing."""
+    """Idempotent: a second call returns the first call's job and changes nothing.
+
+    One transaction: the row is locked (concurrent submits queue behind each other), checked,
+    and on success moved to QUEUED with its outbox job, enqueued after the commit."""
     caller = await ctx.require_caller()
-    assessment = await _own_assessment(ctx, caller, assessment_id)
-    status = status_of(assessment)
-    if status is not Status.DRAFT:
-        if status is Status.EXPIRED:
-            await _ensure_open(ctx, assessment)
-        return await _current(ctx, assessment.id)
-
-    if not allow_incomplete:
-        forget(ctx.loaders.responses, assessment.id)
-        answered = {
-            r.assessment_question_id for r in await ctx.loaders.responses.load(assessment.id)
-        }
-        missing = [q for q in await _questions(ctx, assessment.id) if q.id not in answered]
-        if missing:
-            raise DomainError.one(
-                ErrorCode.INCOMPLETE,
-                f"{len(missing)} question(s) are unanswered; answer them or submit with "
-                "allowIncomplete: true.",
-                [ids.encode(ids.Kind.ASSESSMENT_QUESTION, q.id) for q in missing],
-            )
-
+    key = ids.decode(ids.Kind.ASSESSMENT, assessment_id)
+    if key is None:
+        raise not_found("Assessment", "input", "assessmentId")
+    questions = await _questions(ctx, key)
+    expired = queued = False
+    job: Job | None = None
+    now = utcnow()
     async with ctx.transaction() as uow:
-        won = await assessments_repo.set_status(
-            uow.session, assessment.id, {Status.DRAFT}, Status.QUEUED, submitted_at=utcnow()
-        )
-        if won:
-            job = await jobs_repo.add(uow.session, "pipeline", assessment.id)
+        locked = await assessments_repo.by_id_for_update(uow.session, key)
+        if locked is None or locked.user_id != caller.id:
+            raise not_found("Assessment", "input", "assessmentId")
+        status = status_of(locked)
+        if status is Status.EXPIRED:
+            if locked.status == Status.DRAFT.value:
+                await assessments_repo.set_status(uow.session, key, {Status.DRAFT}, Status.EXPIRED)
+            expired = True
+        elif status is not Status.DRAFT:
+            job = await jobs_repo.latest_for(uow.session, key, "pipeline")
+        else:
+            if not allow_incomplete:
+                saved = await assessments_repo.responses_for(uow.session, [key])
+                answered = {r.assessment_question_id for r in saved[key]}
+                missing = [q for q in questions if q.id not in answered]
+                if missing:
+                    raise DomainError.one(
+                        ErrorCode.INCOMPLETE,
+                        f"{len(missing)} question(s) are unanswered; answer them or submit "
+                        "with allowIncomplete: true.",
+                        [ids.encode(ids.Kind.ASSESSMENT_QUESTION, q.id) for q in missing],
+                    )
+            await assessments_repo.set_status(
+                uow.session, key, {Status.DRAFT}, Status.QUEUED, submitted_at=now
+            )
+            job = await jobs_repo.add(uow.session, "pipeline", key)
             dispatch_after_commit(uow, ctx.services.queue, job)
             await _audit(
-                uow, ctx, caller, "assessment.submit", assessment.id,
-                {"allowIncomplete": allow_incomplete},
-            )  # fmt: skip
-    if not won:
-        # Lost the race to a concurrent submit (or the draft expired meanwhile).
-        refreshed, job_or_none = await _current(ctx, assessment.id)
-        if status_of(refreshed) is Status.EXPIRED:
-            ensure_answerable(Status.EXPIRED, "input", "assessmentId")
-        return refreshed, job_or_none
-    return await _current(ctx, assessment.id)
-
-
-async def _current(ctx: Context, assessment_id: uuid.UUID) -> tuple[Assessment, Job | None]:
-    async with ctx.read() as session:
-        assessment = await assessments_repo.by_id(session, assessment_id)
-        job = await jobs_repo.latest_for(session, assessment_id, "pipeline")
-    assert assessment is not None
-    forget(ctx.loaders.assessment, assessment_id)
-    ctx.loaders.assessment.prime(assessment_id, assessment)
-    return assessment, job
+                uow, ctx, caller, "assessment.submit", key, {"allowIncomplete": allow_incomplete}
+            )
+            queued = True
+    if queued:
+        # The row was changed by a statement, not through the object: bring the object up to
+        # date now that it is detached (so this writes nothing).
+        locked.status, locked.submitted_at = Status.QUEUED.value, now
+    if expired:
+        ensure_answerable(Status.EXPIRED, "input", "assessmentId")
+    forget(ctx.loaders.assessment, key)
+    ctx.loaders.assessment.prime(key, locked)
+    return locked, job
 
 
 # ---------------------------------------------------------------- reads

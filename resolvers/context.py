@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,6 +47,22 @@ class Caller:
 
 
 _UNSET: Any = object()
+
+# Every authenticated request needs the caller's role and the proof that the account still
+# exists; reading them once per process every few seconds instead of on every request saves a
+# database round trip on nearly all traffic.
+CALLER_TTL_SECONDS = 5.0
+_CALLERS_MAX = 50_000
+_CALLERS: dict[uuid.UUID, tuple[float, Caller]] = {}
+
+
+def forget_callers() -> None:
+    _CALLERS.clear()
+
+
+def forget_caller(user_id: uuid.UUID) -> None:
+    """A role change or an erasure in this process: effective for the next request."""
+    _CALLERS.pop(user_id, None)
 
 
 @dataclass
@@ -162,16 +179,24 @@ class Context:
             audience=settings.jwt_audience,
             now=utcnow(),
         )
-        # The row, not the token, is the truth about the role and the account's existence:
-        # a role change or an erasure takes effect at once.
+        # The database, not the token, is the truth about the role and the account's
+        # existence, so a role change or an erasure takes effect within CALLER_TTL_SECONDS
+        # (at once in the process that made the change).
+        self.notes["user_id"] = ids.encode(ids.Kind.USER, claims.user_id)
+        cached = _CALLERS.get(claims.user_id)
+        if cached is not None and time.monotonic() - cached[0] < CALLER_TTL_SECONDS:
+            return cached[1]
         async with self.read() as session:
             user = await users_repo.by_id(session, claims.user_id)
         if user is None:
             raise AccessDenied.unauthenticated("The account of this token no longer exists.")
         # Fields that show the caller (me, owner, ...) reuse this row instead of reading it again.
         self.loaders.user.prime(user.id, user)
-        self.notes["user_id"] = ids.encode(ids.Kind.USER, user.id)
-        return Caller(id=user.id, role=Role(user.role), email=user.email)
+        caller = Caller(id=user.id, role=Role(user.role), email=user.email)
+        if len(_CALLERS) > _CALLERS_MAX:
+            _CALLERS.clear()
+        _CALLERS[user.id] = (time.monotonic(), caller)
+        return caller
 
 
 def _strip_bearer(value: str) -> str | None:

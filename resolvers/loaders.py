@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -38,6 +39,37 @@ V = TypeVar("V")
 Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
+class SnapshotCache:
+    """An assessment's questions never change after it starts (they are snapshots), so every
+    request of this process can share them: the answer path reads them once per assessment,
+    not once per answer. Bounded LRU; the rows are detached and only ever read."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._size = size
+        self._rows: OrderedDict[uuid.UUID, list[AssessmentQuestion]] = OrderedDict()
+
+    def __contains__(self, key: uuid.UUID) -> bool:
+        return key in self._rows
+
+    def get(self, key: uuid.UUID) -> list[AssessmentQuestion] | None:
+        rows = self._rows.get(key)
+        if rows is not None:
+            self._rows.move_to_end(key)
+        return rows
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def put(self, key: uuid.UUID, rows: list[AssessmentQuestion]) -> None:
+        self._rows[key] = rows
+        self._rows.move_to_end(key)
+        while len(self._rows) > self._size:
+            self._rows.popitem(last=False)
+
+
+SNAPSHOTS = SnapshotCache()
+
+
 class Loaders:
     def __init__(self, read: Reader) -> None:
         self._read = read
@@ -48,8 +80,8 @@ class Loaders:
         self.assessment: DataLoader[uuid.UUID, Assessment | None] = self._by_key(
             assessments_repo.by_ids, None
         )
-        self.assessment_questions: DataLoader[uuid.UUID, list[AssessmentQuestion]] = self._by_key(
-            assessments_repo.questions_for, []
+        self.assessment_questions: DataLoader[uuid.UUID, list[AssessmentQuestion]] = DataLoader(
+            load_fn=self._snapshots
         )
         self.responses: DataLoader[uuid.UUID, list[Response]] = self._by_key(
             assessments_repo.responses_for, []
@@ -78,6 +110,15 @@ class Loaders:
             return [found.get(key, missing) for key in keys]
 
         return DataLoader(load_fn=load)
+
+    async def _snapshots(self, keys: Sequence[uuid.UUID]) -> list[list[AssessmentQuestion]]:
+        missing = [key for key in keys if key not in SNAPSHOTS]
+        if missing:
+            async with self._read() as session:
+                found = await assessments_repo.questions_for(session, missing)
+            for key, rows in found.items():
+                SNAPSHOTS.put(key, rows)
+        return [SNAPSHOTS.get(key) or [] for key in keys]
 
     async def _feedback(
         self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]

@@ -15,6 +15,7 @@ from domain.composition import Composition, check_composition, check_expiry_hour
 from domain.errors import DomainError, ErrorCode, Problems, not_found
 from domain.questions import QuestionDraft, QuestionType, validate_question
 from domain.roles import Role
+from resolvers.assessments import forget_active_pool
 from resolvers.context import Context
 
 FORM_NAME_MAX = 60
@@ -37,6 +38,7 @@ async def create_question(ctx: Context, draft: QuestionDraft) -> Question:
             request_id=ctx.request_id,
             meta={"type": spec.type.name, "domain": spec.domain},
         )
+    forget_active_pool()
     return question
 
 
@@ -65,6 +67,7 @@ async def update_question(ctx: Context, public_id: str, draft: QuestionDraft) ->
             resource=public_id,
             request_id=ctx.request_id,
         )
+    forget_active_pool()
     return question
 
 
@@ -88,6 +91,7 @@ async def set_question_active(ctx: Context, public_id: str, active: bool) -> Que
             request_id=ctx.request_id,
             meta={"active": active},
         )
+    forget_active_pool()
     return question
 
 
