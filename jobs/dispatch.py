@@ -18,6 +18,7 @@ TASK_FOR_TYPE = {
     "essay": "score_essay",
     "webhook": "deliver_webhook",
     "rag_index": "rebuild_rag_index",
+    "rescore": "rescore_essays",
 }
 
 

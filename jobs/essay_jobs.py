@@ -1,4 +1,6 @@
-"""Scoring one essay right after it is answered, so the pipeline mostly finds it done."""
+"""Scoring one essay right after it is answered with the local scorer, so the pipeline mostly
+finds it done. (With an LLM, essays are scored together in one call at submit instead, and
+these jobs are not created: see resolvers/assessments.py.)"""
 
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         )
         text = response.answer_text if response else None
         done = (
-            await essay_scores_repo.latest_for(session, [question_id]) if text is not None else {}
+            await essay_scores_repo.latest_for(session, [question_id], "local")
+            if text is not None
+            else {}
         )
     # Nothing to do if the answer is gone, or this exact answer is scored already (a re-answer
     # has its own job; the pipeline scores whatever is missing at submit).
@@ -47,7 +51,7 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         await _settle(services, job_id, "done")
         return
     try:
-        [result] = await services.scorer.score(
+        [result] = await services.local_scorer.score(
             [essay_task(question, text)],
             assessment_id=row.assessment_id,
             call_key=f"{job_id}:essay",

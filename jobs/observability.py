@@ -147,6 +147,12 @@ class Metrics:
         self.oldest_job_age: _Gauge = meter.create_gauge(
             "queue_oldest_job_age", unit="s", description="Age of the oldest job still waiting"
         )
+        self.llm_spend_month: _Gauge = meter.create_gauge(
+            "llm_spend_month", unit="usd", description="LLM spend recorded this calendar month"
+        )
+        self.llm_budget: _Gauge = meter.create_gauge(
+            "llm_budget_month", unit="usd", description="LLM_MONTHLY_BUDGET_USD"
+        )
         # A series appears only after its first data point; start these at zero so dashboards
         # and alerts see them from the first scrape.
         self.subscribers.add(0)

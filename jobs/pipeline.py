@@ -303,9 +303,12 @@ async def rule_score(run: Run) -> dict[str, Any]:
 
 
 async def gpt_essays(run: Run) -> dict[str, Any]:
-    """Waits (a little) for the per-essay jobs started at answer time, then scores whatever is
-    still unscored in one batch."""
+    """Scores every answered essay that has no score of the configured kind for its current
+    text, in one batch: with an LLM, one call for all the essays of the assessment; with the
+    local scorer, only those the per-essay jobs of answer time have not done yet (waiting a
+    little for the ones already running)."""
     services = run.services
+    wanted = "llm" if services.llm.configured else "local"
     essays = [q for q in run.questions if QuestionType(q.type) is QuestionType.ESSAY]
     answered = {
         q.id: (run.responses[q.id].answer_text or "")
@@ -315,10 +318,14 @@ async def gpt_essays(run: Run) -> dict[str, Any]:
     deadline = time.monotonic() + services.settings.essay_wait_seconds
     while True:
         async with services.db.read() as session:
-            scores = await essay_scores_repo.latest_for(session, list(answered))
+            scores = await essay_scores_repo.latest_for(session, list(answered), wanted)
             # Only jobs already running are worth waiting for (their scorer call is under
             # way); queued ones find the score made here and skip.
-            pending = await jobs_repo.running_for_assessment(session, run.assessment.id, "essay")
+            pending = (
+                await jobs_repo.running_for_assessment(session, run.assessment.id, "essay")
+                if wanted == "local"
+                else 0
+            )
         missing = [q for q in essays if q.id in answered
                    and (q.id, answer_hash(answered[q.id])) not in scores]  # fmt: skip
         if not missing or not pending or time.monotonic() >= deadline:
@@ -382,8 +389,17 @@ def essay_task(question: AssessmentQuestion, text: str) -> EssayTask:
 
 
 def profile_of(run: Run) -> SkillProfile:
-    theory = run.outputs[Stage.RULE_SCORE]["theory"]["perItem"]
-    essays = run.outputs[Stage.GPT_ESSAYS]["essays"]
+    rule_score = run.outputs[Stage.RULE_SCORE]
+    return profile_from(
+        rule_score["theory"]["perItem"], run.outputs[Stage.GPT_ESSAYS]["essays"],
+        rule_score["interests"],
+    )  # fmt: skip
+
+
+def profile_from(
+    theory: list[dict[str, Any]], essays: list[dict[str, Any]], interests: list[dict[str, Any]]
+) -> SkillProfile:
+    """The profile from the stored stage outputs (also used when essays are re-scored)."""
     items = [
         ItemScore(t["questionId"], "theory", t["domain"], 1.0 if t["correct"] else 0.0,
                   answered=t["answered"])
@@ -393,11 +409,8 @@ def profile_of(run: Run) -> SkillProfile:
                   answered=e["answered"], fallback=bool(e["degraded"]))
         for e in essays
     ]  # fmt: skip
-    interests = [
-        InterestAnswer(i["area"], i["value"], i["min"], i["max"])
-        for i in run.outputs[Stage.RULE_SCORE]["interests"]
-    ]
-    return build_profile(items, interests)
+    answers = [InterestAnswer(i["area"], i["value"], i["min"], i["max"]) for i in interests]
+    return build_profile(items, answers)
 
 
 async def rag(run: Run) -> dict[str, Any]:

@@ -32,5 +32,6 @@ POLICIES = {
     "score_essay": RetryPolicy(max_tries=4, timeout_seconds=120, base_delay=2, max_delay=30),
     "deliver_webhook": RetryPolicy(max_tries=8, timeout_seconds=30, base_delay=2, max_delay=600),
     "rebuild_rag_index": RetryPolicy(max_tries=3, timeout_seconds=600, base_delay=5, max_delay=60),
+    "rescore_essays": RetryPolicy(max_tries=3, timeout_seconds=240, base_delay=2, max_delay=30),
     "sweep": RetryPolicy(max_tries=1, timeout_seconds=60),
 }

@@ -22,6 +22,7 @@ from jobs.queue import ArqQueue, InProcessQueue, JobQueue
 from settings import Settings
 
 if TYPE_CHECKING:
+    from jobs.llm import LlmClient
     from jobs.recommender import Recommender
     from jobs.scoring import EssayScorer
 
@@ -38,7 +39,9 @@ class Services:
     queue: JobQueue
     hub: Hub
     http: httpx.AsyncClient
-    scorer: EssayScorer = None  # type: ignore[assignment]  # set right after construction
+    llm: LlmClient = None  # type: ignore[assignment]  # set right after construction
+    scorer: EssayScorer = None  # type: ignore[assignment]
+    local_scorer: EssayScorer = None  # type: ignore[assignment]
     recommender: Recommender = None  # type: ignore[assignment]
 
     def key(self, *parts: str) -> str:
@@ -75,8 +78,9 @@ def redis_client(url: str) -> ArqRedis:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Every client of the process. With REDIS_URL: arq queue and Redis pub/sub; without: the
     in-process runner (the same task functions) and an in-memory hub."""
+    from jobs.llm import LlmClient, openai_client
     from jobs.recommender import LookupRecommender
-    from jobs.scoring import LexicalScorer
+    from jobs.scoring import LlmScorer, LocalScorer
     from jobs.tasks import TASKS
 
     async with AsyncExitStack() as stack:
@@ -103,7 +107,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         services = Services(
             settings=settings, db=database, redis=redis, queue=queue, hub=hub, http=http
         )
-        services.scorer = LexicalScorer()
+        client = openai_client(settings)
+        if client is not None:
+            stack.push_async_callback(client.close)
+        services.llm = LlmClient(client, settings, database)
+        local = LocalScorer()
+        services.local_scorer = local
+        services.scorer = (
+            LlmScorer(services.llm, local, settings.llm_essay_max_tokens)
+            if services.llm.configured
+            else local
+        )
         services.recommender = LookupRecommender(services)
         if isinstance(queue, InProcessQueue):
             queue.bind(worker_context(services))

@@ -25,6 +25,7 @@ from db.tables import Assessment
 from db.types import utcnow
 from jobs.dispatch import dispatch
 from jobs.observability import metrics
+from jobs.queue_stats import queue_snapshot
 from jobs.services import Services
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,12 @@ async def _mark_sla_breaches(session: Any, now: Any, sla_seconds: int) -> list[A
 
 
 async def sample_queue(services: Services) -> tuple[int, float]:
-    depth = await services.queue.depth()
-    async with services.db.read() as session:
-        oldest = await jobs_repo.oldest_waiting(session)
-    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
-    metrics().queue_depth.set(depth)
-    metrics().oldest_job_age.set(age)
-    return depth, age
+    snapshot = await queue_snapshot(services)
+    metrics().queue_depth.set(snapshot.depth)
+    metrics().oldest_job_age.set(snapshot.oldest_age_seconds)
+    metrics().llm_spend_month.set(await services.llm.spent_this_month())
+    metrics().llm_budget.set(services.settings.llm_monthly_budget_usd)
+    return snapshot.depth, snapshot.oldest_age_seconds
 
 
 async def run_periodically(services: Services, full_sweep: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from jobs.essay_jobs import score_essay
 from jobs.pipeline import run_pipeline
 from jobs.queue import Task
+from jobs.rescoring import rescore_essays
 from jobs.sweeper import sweep
 from jobs.webhooks import deliver_webhook
 
@@ -19,5 +20,6 @@ TASKS: dict[str, Task] = {
     "score_essay": score_essay,
     "deliver_webhook": deliver_webhook,
     "rebuild_rag_index": rebuild_rag_index,
+    "rescore_essays": rescore_essays,
     "sweep": sweep,  # type: ignore[dict-item]
 }

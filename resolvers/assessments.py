@@ -194,7 +194,12 @@ async def _store_answers(
             ensure_answerable(status, "input", "assessmentId")
             for question, answer in prepare(questions):
                 await assessments_repo.save_response(uow.session, key, question.id, answer)
-                if QuestionType(question.type) is QuestionType.ESSAY:
+                # Local scoring runs per essay right away, so the result is ready at submit;
+                # an LLM scores all essays in one call at submit, which is cheaper.
+                if (
+                    QuestionType(question.type) is QuestionType.ESSAY
+                    and not ctx.services.llm.configured
+                ):
                     job = await jobs_repo.add(
                         uow.session, "essay", key, {"assessmentQuestionId": str(question.id)}
                     )

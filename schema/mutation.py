@@ -289,6 +289,22 @@ class Mutation:
 
         return await payload_or_errors(info, OkPayload, run())
 
+    @strawberry.mutation(
+        description="ADMIN: scores a DONE assessment's essays again with the current scorer "
+        "(earlier scores stay in the history with their prompt version); the result shows the "
+        "new scores and the profile built from them. Returns the job."
+    )
+    async def rescore_essays(
+        self, info: Info, assessment_id: strawberry.ID
+    ) -> SubmitAssessmentPayload:
+        async def run() -> SubmitAssessmentPayload:
+            assessment, job = await admin_resolvers.rescore_essays(info.context, str(assessment_id))
+            return SubmitAssessmentPayload(
+                assessment=Assessment.from_row(assessment), job=Job.from_row(job)
+            )
+
+        return await payload_or_errors(info, SubmitAssessmentPayload, run())
+
     @strawberry.mutation(description="Re-runs the pipeline of a FAILED assessment.")
     async def retry_assessment(
         self, info: Info, assessment_id: strawberry.ID

@@ -11,6 +11,7 @@ from db.tables import Question as QuestionRow
 from db.tables import User as UserRow
 from db.tables import WebhookEndpoint as WebhookRow
 from domain.questions import QuestionType
+from resolvers import analytics as analytics_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import nodes as node_resolvers
@@ -28,7 +29,7 @@ from schema.types.assessments import (
     Job,
 )
 from schema.types.common import Node, connection
-from schema.types.ops import Health
+from schema.types.ops import Analytics, Health
 from schema.types.progress import AssessmentProgress
 from schema.types.questions import AssessmentForm, Question, QuestionConnection, QuestionEdge
 from schema.types.results import (
@@ -164,6 +165,10 @@ class Query:
         return [
             WebhookEndpoint.from_row(r) for r in await webhook_resolvers.endpoints(info.context)
         ]
+
+    @strawberry.field(description="ADMIN")
+    async def analytics(self, info: Info, days: int = 30) -> Analytics:
+        return Analytics.from_figures(await analytics_resolvers.analytics(info.context, days))
 
     @strawberry.field(description="Public.")
     async def health(self, info: Info) -> Health:

@@ -12,14 +12,20 @@ from domain.essays import EssayResult
 
 
 async def latest_for(
-    session: AsyncSession, question_ids: Sequence[uuid.UUID]
+    session: AsyncSession, question_ids: Sequence[uuid.UUID], scored_by: str | None = None
 ) -> dict[tuple[uuid.UUID, str], EssayScore]:
-    """The newest score per (question, answer hash)."""
-    rows = await session.scalars(
-        sa.select(EssayScore)
-        .where(col(EssayScore.assessment_question_id).in_(question_ids))
-        .order_by(col(EssayScore.created_at), col(EssayScore.id))
+    """The newest score per (question, answer hash); of one scorer kind when given (a stand-in
+    local score counts as that too: it is what the LLM's call produced)."""
+    statement = sa.select(EssayScore).where(
+        col(EssayScore.assessment_question_id).in_(question_ids)
     )
+    if scored_by == "llm":
+        statement = statement.where(
+            sa.or_(col(EssayScore.scored_by) == "llm", col(EssayScore.degraded).is_(True))
+        )
+    elif scored_by is not None:
+        statement = statement.where(col(EssayScore.scored_by) == scored_by)
+    rows = await session.scalars(statement.order_by(col(EssayScore.created_at), col(EssayScore.id)))
     latest: dict[tuple[uuid.UUID, str], EssayScore] = {}
     for row in rows:
         latest[(row.assessment_question_id, row.answer_hash)] = row

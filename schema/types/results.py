@@ -64,6 +64,9 @@ class EssayScore:
         description="True when the fallback scorer stood in for an LLM that failed or was over "
         "budget.",
     )
+    prompt_version: str | None = strawberry.field(
+        default=None, description="Version of the scorer or prompt template that scored it."
+    )
 
 
 @strawberry.type
@@ -256,6 +259,7 @@ def scores_of(stored: StoredResult) -> Scores:
                 feedback=e.get("feedback"),
                 scored_by=ScorerKind(e.get("scoredBy", "local")),
                 degraded=bool(e.get("degraded")),
+                prompt_version=e.get("promptVersion"),
             )
             for e in essays
         ],

@@ -41,7 +41,7 @@ async def test_failing_stage_ends_failed_and_an_admin_retry_recovers(
 ) -> None:
     admin = await register_and_login(client, role="ADMIN")
     services = server.pipeline_services
-    working = services.scorer
+    working, working_local = services.scorer, services.local_scorer
     broken = BrokenScorer()
     async with receiver() as target:
         hook = await client.data(
@@ -51,7 +51,8 @@ async def test_failing_stage_ends_failed_and_an_admin_retry_recovers(
         )
         hook_id = hook["createWebhookEndpoint"]["endpoint"]["id"]
         try:
-            services.scorer = broken
+            # Both the pipeline's scorer and the per-essay jobs' one: nothing can score.
+            services.scorer = services.local_scorer = broken
             student = await register_and_login(client)
             assessment = await submitted(client, student.token)
             progress = await wait_for_status(client, student.token, assessment["id"], {"FAILED"})
@@ -81,7 +82,7 @@ async def test_failing_stage_ends_failed_and_an_admin_retry_recovers(
             # Only admins retry, and only FAILED assessments.
             denied = await client.gql(RETRY, {"id": assessment["id"]}, student.token)
             assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-            services.scorer = working
+            services.scorer, services.local_scorer = working, working_local
             retried = (await client.data(RETRY, {"id": assessment["id"]}, admin.token))[
                 "retryAssessment"
             ]
@@ -101,7 +102,7 @@ async def test_failing_stage_ends_failed_and_an_admin_retry_recovers(
             ]
             assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
         finally:
-            services.scorer = working
+            services.scorer, services.local_scorer = working, working_local
             await client.data(
                 "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { ok } }",
                 {"id": hook_id},

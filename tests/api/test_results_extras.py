@@ -68,6 +68,8 @@ async def test_pipeline_metrics_are_exported(client: GraphQLClient, server: Serv
         "queue_depth",
         "queue_oldest_job_age_seconds",
         "websocket_subscribers",
+        "llm_spend_month_usd",
+        "llm_budget_month_usd",
     ):
         assert name in text, name
     assert 'task="run_pipeline"' in text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.stacks import provision
 
-BENCHMARKS = ["auth", "lifecycle", "pipeline"]
+BENCHMARKS = ["auth", "lifecycle", "pipeline", "llm_cost"]
 
 
 async def main(names: list[str]) -> None:

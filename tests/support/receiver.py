@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.support.local_http import serving
 from tests.support.stacks import free_port
 
 
@@ -60,14 +60,5 @@ async def receiver(fail_first: int = 0) -> AsyncIterator[Receiver]:
         return Response("ok")
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=state.port, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(app, state.port):
         yield state
-    finally:
-        server.should_exit = True
-        await task
