@@ -62,5 +62,8 @@ bench: $(STAMP) ## benchmarks with printed figures (needs PostgreSQL + Redis)
 bench-scoring: $(STAMP) ## local essay scorer vs human grades (DATA=file.csv scores a whole file)
 	$(BIN)/python -m tests.bench.scoring $(if $(DATA),--data "$(DATA)",)
 
+bench-recommend: $(STAMP) ## recommendation quality: precision@3 and nDCG@3 against advisors' picks
+	$(BIN)/python -m tests.bench.recommend $(if $(VERBOSE),--verbose,)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

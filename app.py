@@ -25,6 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.observability import configure_logging, metrics, prometheus_text, request_id_var
+from jobs.rag_index import ensure_index_current
 from jobs.services import Services, open_services
 from jobs.sweeper import run_periodically
 from resolvers.ops import dependency_states
@@ -171,7 +172,9 @@ async def readyz(request: Request) -> Response:
         states = await asyncio.wait_for(dependency_states(services), timeout=5)
     except TimeoutError:
         states = {"db": "down", "redis": "down", "chroma": "down"}
-    ready = all(state != "down" for state in states.values())
+    # Chroma being down degrades recommendations (the catalog lookup stands in) but loses no
+    # work, so it is reported without taking the API out of rotation.
+    ready = states["db"] != "down" and states["redis"] != "down"
     return JSONResponse(
         {"status": "ready" if ready else "not ready", **states}, status_code=200 if ready else 503
     )
@@ -207,6 +210,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             periodic = asyncio.create_task(
                 run_periodically(services, full_sweep=services.redis is None), name="sweeper"
             )
+            # A fresh database (make run seeds it) has an empty vector index: ask for a build
+            # now rather than at the first sweep.
+            with contextlib.suppress(Exception):
+                await ensure_index_current(services)
             log.info(
                 "started",
                 extra={

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # share one Redis without seeing each other's jobs.
     redis_namespace: str = "mc"
     chroma_url: str | None = None
+    chroma_timeout_seconds: float = Field(default=10.0, gt=0)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
     llm_max_calls_per_assessment: int = Field(default=5, ge=1, le=50)
     llm_essay_max_tokens: int = Field(default=400, ge=50, le=4000)
+    llm_fusion_max_tokens: int = Field(default=350, ge=50, le=4000)
     # Extra or overriding prices, USD per million tokens: {"model": [input, output]}.
     llm_prices: dict[str, list[float]] = Field(default_factory=dict)
 

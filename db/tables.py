@@ -328,6 +328,7 @@ class EmbeddingMeta(SQLModel, table=True):
     __tablename__ = "embeddings_meta"
     __table_args__ = (
         sa.Index("idx_embed_credential", "credential_id"),
+        sa.Index("idx_embed_collection", "collection"),
         sa.UniqueConstraint("credential_id", "model", name="uq_embeddings_meta_credential_model"),
     )
 
@@ -338,6 +339,8 @@ class EmbeddingMeta(SQLModel, table=True):
     dim: int = Field(nullable=False)
     collection: str = Field(default="", sa_type=sa.Text, nullable=False)
     content_hash: str = Field(default="", sa_type=sa.Text, nullable=False)
+    # How many passages (vectors) of this credential are in the collection.
+    chunk_count: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
 
 

@@ -27,8 +27,7 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
     services: Services = ctx["services"]
     attempt = int(ctx.get("job_try", 1))
     job_id = uuid.UUID(job)
-    async with services.db.transaction() as uow:
-        row = await jobs_repo.claim(uow.session, job_id, utcnow(), POLICY.timeout_seconds + 10)
+    row = await services.claim_job(job_id, POLICY.timeout_seconds + 10)
     if row is None or row.assessment_id is None:
         return
     question_id = uuid.UUID(row.payload_json["assessmentQuestionId"])
@@ -48,7 +47,7 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
     # Nothing to do if the answer is gone, or this exact answer is scored already (a re-answer
     # has its own job; the pipeline scores whatever is missing at submit).
     if question is None or text is None or (question_id, answer_hash(text)) in done:
-        await _settle(services, job_id, "done")
+        await services.settle_job(job_id, "done")
         return
     try:
         [result] = await services.local_scorer.score(
@@ -59,9 +58,9 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
     except Exception as exc:
         if POLICY.is_last(attempt):
             # The pipeline scores it at submit time; no need to fail anything here.
-            await _settle(services, job_id, "failed", str(exc))
+            await services.settle_job(job_id, "failed", str(exc))
             return
-        await _settle(services, job_id, "queued", str(exc))
+        await services.settle_job(job_id, "queued", str(exc))
         metrics().jobs.add(1, {"task": "score_essay", "event": "retried"})
         raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale) from exc
     async with services.db.transaction() as uow:
@@ -70,10 +69,3 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         )
         await jobs_repo.settle(uow.session, job_id, "done", utcnow())
     metrics().jobs.add(1, {"task": "score_essay", "event": "succeeded"})
-
-
-async def _settle(
-    services: Services, job_id: uuid.UUID, status: str, error: str | None = None
-) -> None:
-    async with services.db.transaction() as uow:
-        await jobs_repo.settle(uow.session, job_id, status, utcnow(), error)

@@ -28,14 +28,16 @@ from db.repositories import stages as stages_repo
 from db.tables import Assessment, AssessmentQuestion, Response
 from db.types import utcnow
 from domain import ids
+from domain.catalog import Level as CredentialLevel
 from domain.essays import EssayResult, EssayTask, answer_hash
 from domain.lifecycle import Status
 from domain.profile import InterestAnswer, ItemScore, SkillProfile, build_profile
 from domain.progress import STAGES, Stage, StageState, StageView, progress_of
 from domain.questions import Criterion, QuestionType
-from domain.recommend import Candidate, snippet_of
+from domain.recommend import Candidate, Evidence, Pick
 from jobs import events
 from jobs.observability import metrics
+from jobs.recommender import evidence_of
 from jobs.retry import POLICIES
 from jobs.services import Services
 from jobs.webhooks import queue_assessment_event
@@ -70,11 +72,7 @@ async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
     services: Services = ctx["services"]
     attempt = int(ctx.get("job_try", 1))
     job_id = uuid.UUID(job)
-    now = utcnow()
-    async with services.db.transaction() as uow:
-        claimed = await jobs_repo.claim(
-            uow.session, job_id, now, services.settings.job_lease_seconds
-        )
+    claimed = await services.claim_job(job_id, services.settings.job_lease_seconds)
     if claimed is None or claimed.assessment_id is None:
         return  # done already, or another worker holds it
     metrics().jobs.add(1, {"task": "run_pipeline", "event": "started"})
@@ -83,7 +81,7 @@ async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
         async with _lease(services, job_id):
             run = await _load(services, assessment_id, job_id)
             if run is None:
-                await _settle(services, job_id, "done")
+                await services.settle_job(job_id, "done")
                 return
             await _run_stages(run)
             await _finish(run)
@@ -93,7 +91,7 @@ async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
             await fail_assessment(services, assessment_id, job_id, str(exc))
             return
         metrics().jobs.add(1, {"task": "run_pipeline", "event": "retried"})
-        await _settle(services, job_id, "queued", str(exc))
+        await services.settle_job(job_id, "queued", str(exc))
         raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale) from exc
 
 
@@ -116,13 +114,6 @@ async def _lease(services: Services, job_id: uuid.UUID) -> AsyncIterator[None]:
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
-
-
-async def _settle(
-    services: Services, job_id: uuid.UUID, status: str, error: str | None = None
-) -> None:
-    async with services.db.transaction() as uow:
-        await jobs_repo.settle(uow.session, job_id, status, utcnow(), error)
 
 
 async def _load(services: Services, assessment_id: uuid.UUID, job_id: uuid.UUID) -> Run | None:
@@ -415,12 +406,15 @@ def profile_from(
 
 async def rag(run: Run) -> dict[str, Any]:
     profile = profile_of(run)
-    retrieval = await run.services.recommender.retrieve(profile, run.assessment.track)
+    retrieval = await run.services.recommender.retrieve(
+        profile, run.assessment.track, call_key=str(run.job_id)
+    )
     return {
         "profile": profile.as_dict(),
         "candidates": [_candidate_dict(c) for c in retrieval.candidates],
         "degraded": retrieval.degraded,
         "topSimilarity": retrieval.top_similarity,
+        "notes": list(retrieval.notes),
     }
 
 
@@ -429,30 +423,29 @@ async def fusion(run: Run) -> dict[str, Any]:
     profile = SkillProfile.from_dict(retrieved["profile"])
     candidates = [_candidate_from(c) for c in retrieved["candidates"]]
     explanation = await run.services.recommender.explain(
-        candidates, profile, run.assessment.track, f"{run.job_id}:fusion"
-    )
+        candidates, profile, run.assessment.track,
+        assessment_id=run.assessment.id, call_key=f"{run.job_id}:fusion",
+    )  # fmt: skip
     return {
         "summary": explanation.summary,
         "degraded": explanation.degraded,
         "explainedBy": explanation.explained_by,
-        "items": [
-            {
-                "credentialId": pick.scored.candidate.key,
-                "rank": pick.rank,
-                "reason": pick.reason,
-                "fit": pick.scored.fit,
-                "signals": dict(pick.scored.signals),
-                "traces": [
-                    {"source": pick.scored.candidate.provider or pick.scored.candidate.title,
-                     "snippet": snippet,
-                     "url": pick.scored.candidate.url,
-                     "score": round(pick.scored.candidate.similarity or pick.scored.fit, 4)}
-                    for snippet in (pick.scored.candidate.snippets
-                                    or (snippet_of(pick.scored.candidate.description),))
-                    if snippet
-                ],
-            }
-            for pick in explanation.picks
+        "items": [_item_dict(pick) for pick in explanation.picks],
+    }
+
+
+def _item_dict(pick: Pick) -> dict[str, Any]:
+    candidate = pick.scored.candidate
+    return {
+        "credentialId": candidate.key,
+        "rank": pick.rank,
+        "reason": pick.reason,
+        "fit": pick.scored.fit,
+        "signals": dict(pick.scored.signals),
+        "traces": [
+            {"source": candidate.provider or candidate.title, "snippet": e.snippet,
+             "url": candidate.url, "score": e.similarity}
+            for e in evidence_of(candidate)
         ],
     }  # fmt: skip
 
@@ -461,12 +454,12 @@ def _candidate_dict(c: Candidate) -> dict[str, Any]:
     return {"key": c.key, "slug": c.slug, "title": c.title, "provider": c.provider,
             "domains": list(c.domains), "tags": list(c.tags),
             "level": c.level.value if c.level else None, "description": c.description,
-            "url": c.url, "similarity": c.similarity, "snippets": list(c.snippets)}  # fmt: skip
+            "url": c.url, "similarity": c.similarity,
+            "evidence": [[e.snippet, e.similarity] for e in c.evidence],
+            "similarities": dict(c.similarities)}  # fmt: skip
 
 
 def _candidate_from(raw: dict[str, Any]) -> Candidate:
-    from domain.catalog import Level
-
     return Candidate(
         key=raw["key"],
         slug=raw["slug"],
@@ -474,11 +467,12 @@ def _candidate_from(raw: dict[str, Any]) -> Candidate:
         provider=raw.get("provider"),
         domains=tuple(raw.get("domains") or ()),
         tags=tuple(raw.get("tags") or ()),
-        level=Level(raw["level"]) if raw.get("level") else None,
+        level=CredentialLevel(raw["level"]) if raw.get("level") else None,
         description=raw.get("description") or "",
         url=raw.get("url"),
         similarity=float(raw.get("similarity") or 0.0),
-        snippets=tuple(raw.get("snippets") or ()),
+        evidence=tuple(Evidence(text, score) for text, score in raw.get("evidence") or ()),
+        similarities={k: float(v) for k, v in (raw.get("similarities") or {}).items()},
     )
 
 

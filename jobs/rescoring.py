@@ -29,10 +29,7 @@ from jobs.services import Services
 async def rescore_essays(ctx: dict[str, Any], job: str) -> None:
     services: Services = ctx["services"]
     job_id = uuid.UUID(job)
-    async with services.db.transaction() as uow:
-        row = await jobs_repo.claim(
-            uow.session, job_id, utcnow(), services.settings.job_lease_seconds
-        )
+    row = await services.claim_job(job_id, services.settings.job_lease_seconds)
     if row is None or row.assessment_id is None:
         return
     assessment_id = row.assessment_id

@@ -7,6 +7,7 @@ Built in exactly two places: the API's lifespan (app.py) and the worker's on_sta
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 from db.database import Database, create_engine
+from db.repositories import jobs as jobs_repo
+from db.tables import Job
+from db.types import utcnow
 from jobs.pubsub import Hub, MemoryHub, RedisHub
 from jobs.queue import ArqQueue, InProcessQueue, JobQueue
 from settings import Settings
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from jobs.llm import LlmClient
     from jobs.recommender import Recommender
     from jobs.scoring import EssayScorer
+    from jobs.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ class Services:
     scorer: EssayScorer = None  # type: ignore[assignment]
     local_scorer: EssayScorer = None  # type: ignore[assignment]
     recommender: Recommender = None  # type: ignore[assignment]
+    vector_index: VectorIndex = None  # type: ignore[assignment]
 
     def key(self, *parts: str) -> str:
         """A Redis key (or channel, or queue name) inside this deployment's namespace."""
@@ -59,6 +65,17 @@ class Services:
 
     async def db_state(self) -> ServiceState:
         return "ok" if await self.db.ping() else "down"
+
+    async def claim_job(self, job_id: uuid.UUID, lease_seconds: float) -> Job | None:
+        """Take a jobs row for this run (see jobs_repo.claim); None when it is done already or
+        another worker holds it."""
+        async with self.db.transaction() as uow:
+            return await jobs_repo.claim(uow.session, job_id, utcnow(), lease_seconds)
+
+    async def settle_job(self, job_id: uuid.UUID, status: str, error: str | None = None) -> None:
+        """Finish a jobs row (done/failed) or hand it back for a retry (queued)."""
+        async with self.db.transaction() as uow:
+            await jobs_repo.settle(uow.session, job_id, status, utcnow(), error)
 
 
 def redis_client(url: str) -> ArqRedis:
@@ -78,10 +95,12 @@ def redis_client(url: str) -> ArqRedis:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Every client of the process. With REDIS_URL: arq queue and Redis pub/sub; without: the
     in-process runner (the same task functions) and an in-memory hub."""
+    from jobs.embeddings import choose_embedder
     from jobs.llm import LlmClient, openai_client
-    from jobs.recommender import LookupRecommender
+    from jobs.recommender import CatalogRecommender
     from jobs.scoring import LlmScorer, LocalScorer
     from jobs.tasks import TASKS
+    from jobs.vector_index import VectorIndex
 
     async with AsyncExitStack() as stack:
         database = Database(create_engine(settings.database_url, settings.db_pool_size))
@@ -118,7 +137,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             if services.llm.configured
             else local
         )
-        services.recommender = LookupRecommender(services)
+        services.vector_index = VectorIndex(
+            settings, choose_embedder(services.llm, settings.embedding_model)
+        )
+        stack.callback(services.vector_index.close)
+        services.recommender = CatalogRecommender(services)
         if isinstance(queue, InProcessQueue):
             queue.bind(worker_context(services))
         yield services

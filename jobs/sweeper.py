@@ -26,6 +26,7 @@ from db.types import utcnow
 from jobs.dispatch import dispatch
 from jobs.observability import metrics
 from jobs.queue_stats import queue_snapshot
+from jobs.rag_index import ensure_index_current
 from jobs.services import Services
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,12 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
             "assessment exceeded the completion SLA",
             extra={"assessment": str(assessment_id), "sla_seconds": settings.pipeline_sla_seconds},
         )
+    index_requested = await ensure_index_current(services)
     await sample_queue(services)
-    return {"recovered": recovered, "expired": expired, "late": len(late)}
+    return {
+        "recovered": recovered, "expired": expired, "late": len(late),
+        "index_requested": int(index_requested),
+    }  # fmt: skip
 
 
 async def _mark_sla_breaches(session: Any, now: Any, sla_seconds: int) -> list[Any]:

@@ -6,14 +6,10 @@ from __future__ import annotations
 from jobs.essay_jobs import score_essay
 from jobs.pipeline import run_pipeline
 from jobs.queue import Task
+from jobs.rag_index import rebuild_rag_index
 from jobs.rescoring import rescore_essays
 from jobs.sweeper import sweep
 from jobs.webhooks import deliver_webhook
-
-
-async def rebuild_rag_index(ctx: dict[str, object], job: str) -> None:
-    """Placeholder until the vector index lands (issue 6)."""
-
 
 TASKS: dict[str, Task] = {
     "run_pipeline": run_pipeline,

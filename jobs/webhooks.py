@@ -103,8 +103,7 @@ async def deliver_webhook(ctx: dict[str, Any], job: str) -> None:
     services: Services = ctx["services"]
     attempt = int(ctx.get("job_try", 1))
     job_id = uuid.UUID(job)
-    async with services.db.transaction() as uow:
-        row = await jobs_repo.claim(uow.session, job_id, utcnow(), POLICY.timeout_seconds + 10)
+    row = await services.claim_job(job_id, POLICY.timeout_seconds + 10)
     if row is None:
         return
     payload = row.payload_json
@@ -112,7 +111,7 @@ async def deliver_webhook(ctx: dict[str, Any], job: str) -> None:
     async with services.db.read() as session:
         endpoint = await webhooks_repo.by_id(session, endpoint_id)
     if endpoint is None or not endpoint.active:
-        await _settle(services, job_id, "done", "endpoint deleted or inactive; not sent")
+        await services.settle_job(job_id, "done", "endpoint deleted or inactive; not sent")
         return
     body = json.dumps(payload["body"], separators=(",", ":"), sort_keys=True).encode()
     status: int | None = None
@@ -164,8 +163,3 @@ async def deliver_webhook(ctx: dict[str, Any], job: str) -> None:
     )
     if not final:
         raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale)
-
-
-async def _settle(services: Services, job_id: uuid.UUID, status: str, note: str) -> None:
-    async with services.db.transaction() as uow:
-        await jobs_repo.settle(uow.session, job_id, status, utcnow(), note)

@@ -4,7 +4,7 @@ is not revealed)."""
 from __future__ import annotations
 
 from domain import ids
-from resolvers import assessments, question_bank, results, webhooks
+from resolvers import assessments, catalog, question_bank, results, webhooks
 from resolvers.access import can_see_user
 from resolvers.context import Context
 
@@ -27,6 +27,8 @@ async def node(ctx: Context, public_id: str) -> object | None:
         return await assessments.job(ctx, key)
     if kind is ids.Kind.RECOMMENDATION_ITEM:
         return await results.item_node(ctx, key)
+    if kind is ids.Kind.CREDENTIAL:
+        return await catalog.credential(ctx, key)
     if kind is ids.Kind.WEBHOOK:
         if not caller.is_admin:
             return None

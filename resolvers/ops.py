@@ -9,8 +9,10 @@ from resolvers.context import Context
 
 
 async def dependency_states(services: Services) -> dict[str, str]:
-    db, redis = await asyncio.gather(services.db_state(), services.redis_state())
-    return {"db": db, "redis": redis, "chroma": "disabled"}
+    db, redis, chroma = await asyncio.gather(
+        services.db_state(), services.redis_state(), services.vector_index.heartbeat()
+    )
+    return {"db": db, "redis": redis, "chroma": "ok" if chroma else "down"}
 
 
 async def health(ctx: Context) -> dict[str, str]:

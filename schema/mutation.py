@@ -7,7 +7,9 @@ import strawberry
 from resolvers import admin as admin_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
+from resolvers import catalog as catalog_resolvers
 from resolvers import question_bank
+from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
@@ -25,6 +27,7 @@ from schema.types.assessments import (
     SubmitAssessmentInput,
     SubmitAssessmentPayload,
 )
+from schema.types.catalog import Credential, CredentialInput, CredentialPayload
 from schema.types.common import OkPayload
 from schema.types.questions import (
     AssessmentForm,
@@ -34,6 +37,7 @@ from schema.types.questions import (
     QuestionInput,
     QuestionPayload,
 )
+from schema.types.rag import RebuildIndexPayload
 from schema.types.results import (
     Recommendation,
     RecommendationFeedbackInput,
@@ -163,6 +167,26 @@ class Mutation:
             return AssessmentFormPayload(form=AssessmentForm.from_row(row))
 
         return await payload_or_errors(info, AssessmentFormPayload, run())
+
+    # ---------------------------------------------------------------- catalog
+
+    @strawberry.mutation(description="ADMIN")
+    async def upsert_credential(self, info: Info, input: CredentialInput) -> CredentialPayload:
+        async def run() -> CredentialPayload:
+            row = await catalog_resolvers.upsert_credential(info.context, input.to_draft())
+            return CredentialPayload(credential=Credential.from_row(row))
+
+        return await payload_or_errors(info, CredentialPayload, run())
+
+    @strawberry.mutation(description="ADMIN")
+    async def set_credential_active(
+        self, info: Info, id: strawberry.ID, active: bool
+    ) -> CredentialPayload:
+        async def run() -> CredentialPayload:
+            row = await catalog_resolvers.set_credential_active(info.context, str(id), active)
+            return CredentialPayload(credential=Credential.from_row(row))
+
+        return await payload_or_errors(info, CredentialPayload, run())
 
     # ---------------------------------------------------------------- assessment lifecycle
 
@@ -304,6 +328,20 @@ class Mutation:
             )
 
         return await payload_or_errors(info, SubmitAssessmentPayload, run())
+
+    @strawberry.mutation(
+        description="ADMIN: re-embed the active catalog and drop inactive credentials from the "
+        "vector index, as a background job (progress: ragIndexStats, or the ragIndexProgress "
+        "subscription)."
+    )
+    async def rebuild_rag_index(self, info: Info) -> RebuildIndexPayload:
+        async def run() -> RebuildIndexPayload:
+            status, job = await rag_resolvers.rebuild(info.context)
+            return RebuildIndexPayload(
+                status=status, started_at=job.created_at, job=Job.from_row(job)
+            )
+
+        return await payload_or_errors(info, RebuildIndexPayload, run())
 
     @strawberry.mutation(description="Re-runs the pipeline of a FAILED assessment.")
     async def retry_assessment(

@@ -6,6 +6,7 @@ import strawberry
 
 from db.tables import Assessment as AssessmentRow
 from db.tables import AssessmentQuestion as AssessmentQuestionRow
+from db.tables import Credential as CredentialRow
 from db.tables import Job as JobRow
 from db.tables import Question as QuestionRow
 from db.tables import User as UserRow
@@ -14,10 +15,12 @@ from domain.questions import QuestionType
 from resolvers import analytics as analytics_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
+from resolvers import catalog as catalog_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import ops as ops_resolvers
 from resolvers import progress as progress_resolvers
 from resolvers import question_bank
+from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
@@ -28,10 +31,12 @@ from schema.types.assessments import (
     AssessmentQuestion,
     Job,
 )
+from schema.types.catalog import Credential, CredentialConnection, CredentialEdge
 from schema.types.common import Node, connection
 from schema.types.ops import Analytics, Health
 from schema.types.progress import AssessmentProgress
 from schema.types.questions import AssessmentForm, Question, QuestionConnection, QuestionEdge
+from schema.types.rag import RagIndexStats
 from schema.types.results import (
     AssessmentResult,
     Recommendation,
@@ -62,6 +67,7 @@ def _to_node(row: object) -> Node | None:
         (QuestionRow, Question.from_row),
         (JobRow, Job.from_row),
         (WebhookRow, WebhookEndpoint.from_row),
+        (CredentialRow, Credential.from_row),
     ]
     for row_type, mapper in mappers:
         if isinstance(row, row_type):
@@ -160,11 +166,35 @@ class Query:
         row = await question_bank.form(info.context, name or "default")
         return AssessmentForm.from_row(row) if row else None
 
+    @strawberry.field(description="Any signed-in user; inactive ones for ADMIN only.")
+    async def credentials(
+        self,
+        info: Info,
+        active: bool | None = None,
+        tag: str | None = None,
+        domain: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> CredentialConnection:
+        page = await catalog_resolvers.credentials(
+            info.context,
+            active=active,
+            tag=tag,
+            domain=domain,
+            first=_first(first, 50),
+            after=after,
+        )
+        return connection(CredentialConnection, CredentialEdge, page, Credential.from_row)
+
     @strawberry.field(description="ADMIN")
     async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
         return [
             WebhookEndpoint.from_row(r) for r in await webhook_resolvers.endpoints(info.context)
         ]
+
+    @strawberry.field(description="ADMIN")
+    async def rag_index_stats(self, info: Info) -> RagIndexStats:
+        return RagIndexStats.from_stats(await rag_resolvers.stats(info.context))
 
     @strawberry.field(description="ADMIN")
     async def analytics(self, info: Info, days: int = 30) -> Analytics:

@@ -1,4 +1,4 @@
-"""The root Subscription: live pipeline progress over websockets."""
+"""The root Subscription: live pipeline and index progress over websockets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import progress as progress_resolvers
+from resolvers import rag_index as rag_resolvers
 from resolvers.context import Context
 from schema.types.progress import AssessmentProgress
+from schema.types.rag import RagIndexStats
 
 
 @strawberry.type
@@ -23,3 +25,13 @@ class Subscription:
     ) -> AsyncGenerator[AssessmentProgress, None]:
         async for key, progress in progress_resolvers.watch(info.context, str(assessment_id)):
             yield AssessmentProgress.from_domain(key, progress)
+
+    @strawberry.subscription(
+        description="ADMIN: the vector index statistics now, then after each step of the "
+        "running index job (indexed / total), until it finishes; at once when none runs."
+    )
+    async def rag_index_progress(
+        self, info: strawberry.Info[Context, None]
+    ) -> AsyncGenerator[RagIndexStats, None]:
+        async for stats in rag_resolvers.watch(info.context):
+            yield RagIndexStats.from_stats(stats)

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db.pagination import Page, check_first
 from db.tables import Credential
 from db.types import utcnow
-from domain.catalog import CredentialSpec
+from domain.catalog import SLUG, CredentialSpec
+from domain.errors import validation
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -70,3 +75,83 @@ async def active(session: AsyncSession) -> list[Credential]:
     return list(
         await session.scalars(sa.select(Credential).where(col(Credential.active).is_(True)))
     )
+
+
+async def set_active(session: AsyncSession, row: Credential, active: bool) -> bool:
+    """Whether the flag changed (a no-op leaves updated_at alone)."""
+    if row.active == active:
+        return False
+    row.active = active
+    row.updated_at = utcnow()
+    await session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- listing
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    active: bool | None,
+    tag: str | None,
+    domain: str | None,
+    first: int,
+    after: str | None,
+) -> Page[Credential]:
+    """A page of the catalog in slug order, filtered by the active flag and by exact membership
+    of `tag` in tags and `domain` in domains."""
+    statement = sa.select(Credential)
+    if active is not None:
+        statement = statement.where(col(Credential.active).is_(active))
+    if tag is not None:
+        statement = statement.where(_holds(session, col(Credential.tags), tag))
+    if domain is not None:
+        statement = statement.where(_holds(session, col(Credential.domains), domain))
+    return await _page_by_slug(session, statement, first, after)
+
+
+def _holds(session: AsyncSession, column: Any, value: str) -> sa.ColumnElement[bool]:
+    """Exact membership of `value` in a JSON list column, in each database's own terms: JSONB
+    containment on PostgreSQL (served by the GIN index on tags), json_each on SQLite. A LIKE on
+    the JSON text would also be portable, but it depends on how each database spells the text
+    and would need escaping of LIKE's wildcards."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.type_coerce(column, postgresql.JSONB).contains([value])
+    members = sa.func.json_each(column).table_valued("value")
+    return sa.exists(sa.select(1).select_from(members).where(members.c.value == value))
+
+
+async def _page_by_slug(
+    session: AsyncSession, statement: sa.Select[Any], first: int, after: str | None
+) -> Page[Credential]:
+    """Keyset pagination on the slug. db.pagination.paginate keys on UUIDv7 ids (creation
+    order), which means nothing to someone browsing a catalog; the slug is unique and never
+    changes (upserts match on it), so it orders pages just as stably and alphabetically."""
+    check_first(first)
+    total = await session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+    if after is not None:
+        statement = statement.where(col(Credential.slug) > _slug_of_cursor(after))
+    ordered = statement.order_by(col(Credential.slug).asc()).limit(first + 1)
+    rows = list((await session.scalars(ordered)).all())
+    shown = rows[:first]
+    return Page(
+        items=shown,
+        cursors=[_slug_cursor(row.slug) for row in shown],
+        has_next_page=len(rows) > first,
+        total_count=int(total or 0),
+    )
+
+
+def _slug_cursor(slug: str) -> str:
+    return base64.urlsafe_b64encode(slug.encode()).decode().rstrip("=")
+
+
+def _slug_of_cursor(cursor: str) -> str:
+    try:
+        slug = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        slug = ""
+    if not SLUG.match(slug):
+        raise validation("This cursor is not valid; use a pageInfo.endCursor.", "after")
+    return slug

@@ -49,14 +49,23 @@ async def update_row(server: Any, table: Any, public_id: str, **values: Any) -> 
         await connection.execute(sa.update(table).where(table.id == key).values(**values))
 
 
+BACKGROUND_TASKS = ("sweeper", "job:", "lease:")
+
+
 class StatementCounter:
-    """Counts SQL statements the server's engine runs (the app is in this process)."""
+    """Counts SQL statements the server's engine runs for requests (the app is in this
+    process); the sweeper and in-process jobs share the engine and are left out."""
 
     def __init__(self, server: Any) -> None:
         self.engine = server.services.db.engine.sync_engine
         self.statements: list[str] = []
 
     def _record(self, *args: Any) -> None:
+        import asyncio
+
+        task = asyncio.current_task()
+        if task is not None and task.get_name().startswith(BACKGROUND_TASKS):
+            return
         statement = str(args[2]).strip().split()[0].upper()
         if statement not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
             self.statements.append(str(args[2]))

@@ -49,6 +49,10 @@ def count_tokens(text: str) -> int:
 
 @dataclass
 class Behaviour:
+    """One scripted answer. `purpose` says which calls it applies to: "essays" (the default,
+    so scripts written for essay scoring leave the explanation call alone) or "fusion"."""
+
+    purpose: str = "essays"
     status: int = 200
     delay: float = 0.0
     body: str | None = None
@@ -64,6 +68,18 @@ class FakeOpenAI:
     script: deque[Behaviour] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    embeddings_status: int = 200  # anything else: every embeddings request fails with it
+
+    def next_behaviour(self, purpose: str) -> Behaviour:
+        for behaviour in self.script:
+            if behaviour.purpose == purpose:
+                self.script.remove(behaviour)
+                return behaviour
+        return Behaviour(purpose=purpose)
+
+    def fusion_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if purpose_of(r) == "fusion"]
 
     @property
     def base_url(self) -> str:
@@ -77,6 +93,12 @@ class FakeOpenAI:
         if self.responder is not None:
             return self.responder(request)
         content = request["messages"][-1]["content"]
+        if purpose_of(request) == "fusion":
+            return {
+                "summary": "These credentials build on your profile.",
+                "items": [{"id": slug, "reason": f"Grounded reason for {slug}."}
+                          for slug in FUSION_ITEM.findall(content)],
+            }  # fmt: skip
         essays = []
         for section in SECTION.finditer(content):
             text = self.essays_in({"messages": [{"content": section.group(0)}]}).get(
@@ -93,6 +115,23 @@ class FakeOpenAI:
                 "feedback": "Good start. Mention the missing key points next time.",
             })  # fmt: skip
         return {"essays": essays}
+
+
+FUSION_ITEM = re.compile(r"^### id: (\S+)$", re.MULTILINE)
+
+
+def purpose_of(request: dict[str, Any]) -> str:
+    content = request["messages"][-1]["content"]
+    return "fusion" if "## Chosen credentials" in content else "essays"
+
+
+def fake_embedding(text: str, dim: int = 1536) -> list[float]:
+    """Deterministic and meaningful enough for retrieval tests: the service's own lexical
+    vector, padded to the model's dimension."""
+    from jobs.embeddings import lexical_vector
+
+    vector = lexical_vector(text)
+    return vector + [0.0] * (dim - len(vector))
 
 
 def _completion(request: dict[str, Any], content: str) -> dict[str, Any]:
@@ -126,7 +165,7 @@ async def fake_openai(**options: Any) -> AsyncIterator[FakeOpenAI]:
     async def chat(request: Request) -> Response:
         body = await request.json()
         state.requests.append(body)
-        behaviour = state.script.popleft() if state.script else Behaviour()
+        behaviour = state.next_behaviour(purpose_of(body))
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if behaviour.status != 200:
@@ -137,6 +176,25 @@ async def fake_openai(**options: Any) -> AsyncIterator[FakeOpenAI]:
         document = behaviour.document or state.answer_for(body)
         return JSONResponse(_completion(body, json.dumps(document)))
 
-    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    async def embeddings(request: Request) -> Response:
+        body = await request.json()
+        state.embedding_requests.append(body)
+        if state.embeddings_status != 200:
+            error = {"error": {"message": "scripted failure", "type": "server_error"}}
+            return JSONResponse(error, status_code=state.embeddings_status)
+        texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        tokens = sum(count_tokens(t) for t in texts)
+        return JSONResponse({
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": fake_embedding(t)}
+                     for i, t in enumerate(texts)],
+            "model": body.get("model", "text-embedding-3-small"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })  # fmt: skip
+
+    app = Starlette(routes=[
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
+    ])  # fmt: skip
     async with serving(app, state.port):
         yield state

@@ -50,6 +50,7 @@ class StackConfig:
     redis_url: str | None
     namespace: str
     var_dir: Path
+    chroma_url: str | None = None
 
     def settings(self, **overrides: Any) -> Any:
         from settings import Settings
@@ -60,6 +61,7 @@ class StackConfig:
             "redis_url": self.redis_url,
             "redis_namespace": self.namespace,
             "var_dir": self.var_dir,
+            "chroma_url": self.chroma_url,
             "jwt_secret": TEST_JWT_SECRET,
             "admin_invite_code": ADMIN_CODE,
             "advisor_invite_code": ADVISOR_CODE,
@@ -156,6 +158,9 @@ async def provision(name: str, tmp: Path) -> AsyncIterator[StackConfig]:
 
     await _check_postgres()
     await _check_redis()
+    from tests.support.chroma import chroma_url
+
+    url = await asyncio.to_thread(chroma_url)
     database = f"mc_test_{suffix}"
     await _admin_sql(f'CREATE DATABASE "{database}"')
     config = StackConfig(
@@ -164,6 +169,7 @@ async def provision(name: str, tmp: Path) -> AsyncIterator[StackConfig]:
         redis_url=REDIS_URL,
         namespace=f"t{suffix}",
         var_dir=tmp,
+        chroma_url=url,
     )
     try:
         await _migrate_and_seed(config.database_url)
@@ -194,12 +200,13 @@ def free_port() -> int:
 class Server:
     """The real app under uvicorn on a free loopback port, in the test's event loop."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, build_index: bool = True) -> None:
         import uvicorn
 
         from app import create_app
 
         self.settings = settings
+        self.build_index_at_start = build_index
         self.app = create_app(settings)
         self.port = free_port()
         config = uvicorn.Config(
@@ -233,12 +240,22 @@ class Server:
         self._task = asyncio.create_task(self.server.serve())
         for _ in range(500):
             if self.server.started:
-                return
+                break
             if self._task.done():
                 self._task.result()
                 raise RuntimeError("server stopped during startup")
             await asyncio.sleep(0.01)
-        raise RuntimeError("server did not start in 5 s")
+        else:
+            raise RuntimeError("server did not start in 5 s")
+        if self.build_index_at_start:
+            await self.build_index()
+
+    async def build_index(self) -> None:
+        """Tests expect retrieval from a full index; the app asks for a build at startup, but
+        as a job that may still be running. Building here (idempotent) makes it certain."""
+        from jobs.rag_index import rebuild
+
+        await rebuild(self.services, call_key="test-server-start")
 
     async def stop(self) -> None:
         self.server.should_exit = True

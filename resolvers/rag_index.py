@@ -1,0 +1,96 @@
+"""The vector index as ADMIN sees it: statistics, and asking for a rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from db.repositories import audit
+from db.repositories import embeddings as embeddings_repo
+from db.repositories import jobs as jobs_repo
+from db.tables import Job
+from domain import ids
+from domain.roles import Role
+from jobs.rag_index import progress_channel, request_reindex
+from resolvers.context import Context
+
+RESYNC_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    embeddings: int
+    model: str
+    dim: int
+    last_build: datetime | None
+    state: str  # "ok", "rebuilding" or "unavailable"
+    indexed: int | None = None  # while rebuilding: credentials embedded so far by this job
+    total: int | None = None  # ... out of this many
+
+
+async def stats(ctx: Context) -> IndexStats:
+    await ctx.require_caller(Role.ADMIN)
+    return await _stats(ctx)
+
+
+async def _stats(ctx: Context) -> IndexStats:
+    """Counts come from embeddings_meta (the database's mirror of the collection), so they are
+    there even while Chroma is not; the state says whether Chroma answers."""
+    index = ctx.services.vector_index
+    async with ctx.read() as session:
+        vectors, dim, _ = await embeddings_repo.totals(session, index.name)
+        pending = await jobs_repo.open_of_type(session, "rag_index")
+        last = await jobs_repo.latest_of_type(session, "rag_index", "done")
+    state = "rebuilding" if pending else "ok" if await index.heartbeat() else "unavailable"
+    return IndexStats(
+        embeddings=vectors,
+        model=index.embedder.model,
+        dim=dim or index.embedder.dim,
+        last_build=last.finished_at if last else None,
+        state=state,
+    )
+
+
+async def rebuild(ctx: Context) -> tuple[str, Job]:
+    """Queue a full rebuild; while one is queued or running, that one is returned instead of
+    starting a second."""
+    caller = await ctx.require_caller(Role.ADMIN)
+    async with ctx.transaction() as uow:
+        running = await jobs_repo.latest_open_of_type(uow.session, "rag_index")
+        if running is not None:
+            return "already-running", running
+        job = await request_reindex(uow, ctx.services.queue, None)
+        await audit.record(
+            uow.session,
+            actor=caller.public_id,
+            action="rag_index.rebuild",
+            resource=ids.encode(ids.Kind.JOB, job.id),
+            request_id=ctx.request_id,
+        )
+    return "queued", job
+
+
+async def watch(ctx: Context) -> AsyncIterator[IndexStats]:
+    """The statistics now, then after every step of the running index job, until it ends (at
+    once when none is running)."""
+    await ctx.require_caller(Role.ADMIN)
+    services = ctx.services
+    async with services.hub.subscribe(progress_channel(services)) as queue:
+        current = await _stats(ctx)
+        yield current
+        while current.state == "rebuilding":
+            try:
+                message = await asyncio.wait_for(queue.get(), timeout=RESYNC_SECONDS)
+            except TimeoutError:  # a missed message: the stored state tells
+                current = await _stats(ctx)
+                yield current
+                continue
+            current = replace(
+                await _stats(ctx), indexed=message.get("indexed"), total=message.get("total")
+            )
+            if message.get("state") != "rebuilding" and current.state == "rebuilding":
+                # The job's row may settle a moment after its last message.
+                current = replace(current, state=str(message.get("state")))
+            yield current
