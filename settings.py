@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30.0, gt=0)
     requeue_grace_seconds: float = Field(default=15.0, ge=0)
     sweep_interval_seconds: float = Field(default=10.0, gt=0)
+    # Retention (README "Personal data"): how long rows outlive their purpose.
+    audit_retention_days: int = Field(default=365, ge=30)
+    webhook_delivery_retention_days: int = Field(default=90, ge=1)
     essay_wait_seconds: float = Field(default=10.0, ge=0)
     worker_poll_delay_seconds: float = Field(default=0.05, gt=0)
     worker_max_jobs: int = Field(default=20, ge=1)

@@ -94,6 +94,7 @@ class RefreshToken(SQLModel, table=True):
     __table_args__ = (
         sa.Index("idx_refresh_tokens_family", "family_id"),
         sa.Index("idx_refresh_tokens_user", "user_id"),
+        sa.Index("idx_refresh_tokens_expiry", "expires_at"),
     )
 
     id: uuid.UUID = _id()
@@ -453,6 +454,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         sa.Index("idx_webhook_deliveries_endpoint", "endpoint_id"),
         sa.Index("idx_webhook_deliveries_event", "event_id"),
+        sa.Index("idx_webhook_deliveries_time", "created_at"),
         sa.UniqueConstraint(
             "endpoint_id", "event_id", "attempt", name="uq_webhook_deliveries_attempt"
         ),
@@ -496,6 +498,7 @@ class AuditEvent(SQLModel, table=True):
         sa.Index("idx_audit_events_actor", "actor"),
         sa.Index("idx_audit_events_action_time", "action", "created_at"),
         sa.Index("idx_audit_events_subject", "subject_id"),
+        sa.Index("idx_audit_events_time", "created_at"),
     )
 
     id: uuid.UUID = _id()

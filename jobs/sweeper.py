@@ -5,7 +5,8 @@ compare-and-set):
   worker died (lease ran out), so nothing submitted is ever lost;
 - expire drafts past their expiry;
 - log and count assessments past the completion SLA (NFR3), once each;
-- sample queue depth and the age of the oldest waiting job for /metrics.
+- sample queue depth and the age of the oldest waiting job for /metrics;
+- once an hour, delete rows past their retention (db/repositories/retention.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import col
 
 from db.repositories import assessments as assessments_repo
 from db.repositories import jobs as jobs_repo
+from db.repositories import retention
 from db.tables import Assessment
 from db.types import utcnow
 from jobs.dispatch import dispatch
@@ -31,6 +33,10 @@ from jobs.services import Services
 
 log = logging.getLogger(__name__)
 MAX_RECOVERIES = 5
+RETENTION_EVERY = timedelta(hours=1)
+# When this process last purged: retention is cheap but needs no 10-second cadence. Several
+# workers purging at once only delete the same rows once.
+_last_purge: dict[str, Any] = {}
 
 
 async def give_up(services: Services, job: Any, reason: str) -> None:
@@ -81,12 +87,30 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
             "assessment exceeded the completion SLA",
             extra={"assessment": str(assessment_id), "sla_seconds": settings.pipeline_sla_seconds},
         )
+    purged = await purge_if_due(services, now)
     index_requested = await ensure_index_current(services)
     await sample_queue(services)
     return {
         "recovered": recovered, "expired": expired, "late": len(late),
-        "index_requested": int(index_requested),
+        "index_requested": int(index_requested), "purged": purged,
     }  # fmt: skip
+
+
+async def purge_if_due(services: Services, now: Any, *, force: bool = False) -> int:
+    last = _last_purge.get("at")
+    if not force and last is not None and now - last < RETENTION_EVERY:
+        return 0
+    _last_purge["at"] = now
+    settings = services.settings
+    policy = retention.RetentionPolicy(
+        audit_days=settings.audit_retention_days,
+        webhook_delivery_days=settings.webhook_delivery_retention_days,
+    )
+    async with services.db.transaction() as uow:
+        counts = await retention.purge(uow.session, now, policy)
+    if any(counts.values()):
+        log.info("purged rows past their retention", extra={"purged": counts})
+    return sum(counts.values())
 
 
 async def _mark_sla_breaches(session: Any, now: Any, sla_seconds: int) -> list[Any]:

@@ -369,7 +369,8 @@ async def submit(
 
 
 async def can_see(ctx: Context, caller: Caller, assessment: Assessment) -> bool:
-    return await can_see_user(ctx, caller, assessment.user_id)
+    resource = ids.encode(ids.Kind.ASSESSMENT, assessment.id)
+    return await can_see_user(ctx, caller, assessment.user_id, resource)
 
 
 async def visible(ctx: Context, public_id: str) -> Assessment | None:

@@ -87,6 +87,8 @@ class Context:
     # Outcome notes for the request log line ("ok", "user_error", ...).
     notes: dict[str, Any] = field(default_factory=dict)
     release_reads: bool = False
+    # (subject, resource) pairs whose staff read is already in the audit trail this request.
+    audited_reads: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     loaders: Loaders = field(init=False)
     _caller: Any = field(default=_UNSET, repr=False)
     _reader: AsyncSession | None = field(default=None, repr=False)

@@ -91,6 +91,10 @@ class Loaders:
         )
         self.stages: DataLoader[uuid.UUID, dict[Stage, AssessmentStage]] = self._by_key(_stages, {})
         self.result: DataLoader[uuid.UUID, StoredResult | None] = self._by_key(_results, None)
+        # Per user: (assessment id, stored profile) of their latest DONE assessment.
+        self.latest_profile: DataLoader[uuid.UUID, tuple[uuid.UUID, dict[str, Any]] | None] = (
+            self._by_key(users_repo.latest_profiles, None)
+        )
         self.credential: DataLoader[uuid.UUID, Credential | None] = self._by_key(
             catalog_repo.by_ids, None
         )

@@ -55,21 +55,23 @@ async def _stats(ctx: Context) -> IndexStats:
 
 async def rebuild(ctx: Context) -> tuple[str, Job]:
     """Queue a full rebuild; while one is queued or running, that one is returned instead of
-    starting a second."""
+    starting a second. Audited either way: the request is an admin action even when it joins
+    a running rebuild."""
     caller = await ctx.require_caller(Role.ADMIN)
     async with ctx.transaction() as uow:
-        running = await jobs_repo.latest_open_of_type(uow.session, "rag_index")
-        if running is not None:
-            return "already-running", running
-        job = await request_reindex(uow, ctx.services.queue, None)
+        job = await jobs_repo.latest_open_of_type(uow.session, "rag_index")
+        status = "already-running" if job is not None else "queued"
+        if job is None:
+            job = await request_reindex(uow, ctx.services.queue, None)
         await audit.record(
             uow.session,
             actor=caller.public_id,
             action="rag_index.rebuild",
             resource=ids.encode(ids.Kind.JOB, job.id),
             request_id=ctx.request_id,
+            meta={"outcome": status},
         )
-    return "queued", job
+    return status, job
 
 
 async def watch(ctx: Context) -> AsyncIterator[IndexStats]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.roles import Role
 from resolvers import admin as admin_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import catalog as catalog_resolvers
-from resolvers import question_bank
+from resolvers import people, privacy, question_bank
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import webhooks as webhook_resolvers
@@ -29,6 +30,7 @@ from schema.types.assessments import (
 )
 from schema.types.catalog import Credential, CredentialInput, CredentialPayload
 from schema.types.common import OkPayload
+from schema.types.privacy import DataExportPayload
 from schema.types.questions import (
     AssessmentForm,
     AssessmentFormInput,
@@ -342,6 +344,52 @@ class Mutation:
             )
 
         return await payload_or_errors(info, RebuildIndexPayload, run())
+
+    @strawberry.mutation(
+        description="GDPR (NFR6): everything stored about the caller as one JSON document."
+    )
+    async def export_my_data(self, info: Info) -> DataExportPayload:
+        async def run() -> DataExportPayload:
+            return DataExportPayload.of(await privacy.export_my_data(info.context))
+
+        return await payload_or_errors(info, DataExportPayload, run())
+
+    @strawberry.mutation(
+        description="GDPR (NFR6): erases the caller (password required): their rows are "
+        "deleted and audit events keep only an anonymous actor."
+    )
+    async def delete_my_account(self, info: Info, password: str) -> OkPayload:
+        async def run() -> OkPayload:
+            await privacy.delete_my_account(info.context, password)
+            return OkPayload(ok=True)
+
+        return await payload_or_errors(info, OkPayload, run())
+
+    @strawberry.mutation(description="ADMIN: a student's advisor (replaces an earlier one).")
+    async def assign_advisor(
+        self, info: Info, student_id: strawberry.ID, advisor_id: strawberry.ID
+    ) -> OkPayload:
+        async def run() -> OkPayload:
+            await people.assign_advisor(info.context, str(student_id), str(advisor_id))
+            return OkPayload(ok=True)
+
+        return await payload_or_errors(info, OkPayload, run())
+
+    @strawberry.mutation(description="ADMIN")
+    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> OkPayload:
+        async def run() -> OkPayload:
+            await people.set_user_role(info.context, str(user_id), role)
+            return OkPayload(ok=True)
+
+        return await payload_or_errors(info, OkPayload, run())
+
+    @strawberry.mutation(description="ADMIN: erases a person, as deleteMyAccount does.")
+    async def delete_user(self, info: Info, user_id: strawberry.ID) -> OkPayload:
+        async def run() -> OkPayload:
+            await privacy.delete_user(info.context, str(user_id))
+            return OkPayload(ok=True)
+
+        return await payload_or_errors(info, OkPayload, run())
 
     @strawberry.mutation(description="Re-runs the pipeline of a FAILED assessment.")
     async def retry_assessment(

@@ -11,6 +11,7 @@ from db.tables import Job as JobRow
 from db.tables import Question as QuestionRow
 from db.tables import User as UserRow
 from db.tables import WebhookEndpoint as WebhookRow
+from domain.profile import Band
 from domain.questions import QuestionType
 from resolvers import analytics as analytics_resolvers
 from resolvers import assessments as assessment_resolvers
@@ -18,8 +19,8 @@ from resolvers import auth as auth_resolvers
 from resolvers import catalog as catalog_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import ops as ops_resolvers
+from resolvers import people, question_bank
 from resolvers import progress as progress_resolvers
-from resolvers import question_bank
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import webhooks as webhook_resolvers
@@ -31,6 +32,7 @@ from schema.types.assessments import (
     AssessmentQuestion,
     Job,
 )
+from schema.types.audit import AuditEvent, AuditEventConnection, AuditEventEdge
 from schema.types.catalog import Credential, CredentialConnection, CredentialEdge
 from schema.types.common import Node, connection
 from schema.types.ops import Analytics, Health
@@ -46,7 +48,7 @@ from schema.types.results import (
     profile_of,
     scores_of,
 )
-from schema.types.users import User
+from schema.types.users import User, UserConnection, UserEdge
 from schema.types.webhooks import WebhookEndpoint
 
 Info = strawberry.Info[Context, None]
@@ -191,6 +193,48 @@ class Query:
         return [
             WebhookEndpoint.from_row(r) for r in await webhook_resolvers.endpoints(info.context)
         ]
+
+    @strawberry.field(
+        description="ADVISOR: their assigned students; ADMIN: everyone. search matches email or "
+        "name. weakIn: only students whose latest result lists that domain among its "
+        "improvements; band: only those whose latest band is this."
+    )
+    async def students(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        search: str | None = None,
+        weak_in: str | None = None,
+        band: Band | None = None,
+    ) -> UserConnection:
+        page = await people.students(
+            info.context, first=_first(first, 20), after=after, search=search,
+            weak_in=weak_in, band=band,
+        )  # fmt: skip
+        return connection(UserConnection, UserEdge, page, User.from_row)
+
+    @strawberry.field(description="ADVISOR (assigned students) and ADMIN.")
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        row = await people.user(info.context, str(id))
+        return User.from_row(row) if row else None
+
+    @strawberry.field(
+        description='ADMIN. Newest first. action matches exactly, or as a prefix ending in "*" '
+        '("account.*"); actor is a public user id, "anonymous", "system" or "erased-user".'
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        actor: str | None = None,
+        action: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> AuditEventConnection:
+        page = await people.audit_events(
+            info.context, actor=actor, action=action, first=_first(first, 50), after=after
+        )
+        return connection(AuditEventConnection, AuditEventEdge, page, AuditEvent.from_row)
 
     @strawberry.field(description="ADMIN")
     async def rag_index_stats(self, info: Info) -> RagIndexStats:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db.json_queries import holds
 from db.pagination import Page, check_first
 from db.tables import Credential
 from db.types import utcnow
@@ -105,21 +105,10 @@ async def page(
     if active is not None:
         statement = statement.where(col(Credential.active).is_(active))
     if tag is not None:
-        statement = statement.where(_holds(session, col(Credential.tags), tag))
+        statement = statement.where(holds(session, col(Credential.tags), tag))
     if domain is not None:
-        statement = statement.where(_holds(session, col(Credential.domains), domain))
+        statement = statement.where(holds(session, col(Credential.domains), domain))
     return await _page_by_slug(session, statement, first, after)
-
-
-def _holds(session: AsyncSession, column: Any, value: str) -> sa.ColumnElement[bool]:
-    """Exact membership of `value` in a JSON list column, in each database's own terms: JSONB
-    containment on PostgreSQL (served by the GIN index on tags), json_each on SQLite. A LIKE on
-    the JSON text would also be portable, but it depends on how each database spells the text
-    and would need escaping of LIKE's wildcards."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.type_coerce(column, postgresql.JSONB).contains([value])
-    members = sa.func.json_each(column).table_valued("value")
-    return sa.exists(sa.select(1).select_from(members).where(members.c.value == value))
 
 
 async def _page_by_slug(

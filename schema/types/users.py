@@ -9,12 +9,14 @@ from db.tables import User as UserRow
 from domain import ids
 from domain.roles import Role as DomainRole
 from resolvers import assessments as assessment_resolvers
+from resolvers.access import can_see_user
 from resolvers.context import Context
 from schema.errors import UserError
-from schema.types.common import Node, connection
+from schema.types.common import Node, PageInfo, connection
 
 if TYPE_CHECKING:
     from schema.types.assessments import AssessmentConnection
+    from schema.types.results import SkillProfile
 
 strawberry.enum(DomainRole, name="Role")
 
@@ -52,6 +54,26 @@ class User(Node):
         )
         return connection(AssessmentConnection, AssessmentEdge, page, Assessment.from_row)
 
+    @strawberry.field(
+        description="The skill profile of the user's latest DONE assessment (null before the "
+        "first). Visible to the user, their advisor and admins."
+    )
+    async def latest_profile(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[SkillProfile, strawberry.lazy("schema.types.results")] | None:
+        from domain.profile import SkillProfile as DomainProfile
+        from schema.types.results import SkillProfile
+
+        context = info.context
+        caller = await context.require_caller()
+        if not await can_see_user(context, caller, self._row.id):
+            return None
+        found = await context.loaders.latest_profile.load(self._row.id)
+        if found is None:
+            return None
+        assessment_id, stored = found
+        return SkillProfile.from_domain(assessment_id, DomainProfile.from_dict(stored))
+
     @strawberry.field(description="Set for students who have an assigned advisor.")
     async def advisor(self, info: strawberry.Info[Context, None]) -> User | None:
         advisor_id = await info.context.loaders.advisor_id.load(self._row.id)
@@ -59,6 +81,19 @@ class User(Node):
             return None
         row = await info.context.loaders.user.load(advisor_id)
         return User.from_row(row) if row else None
+
+
+@strawberry.type
+class UserEdge:
+    node: User
+    cursor: str
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    total_count: int
 
 
 @strawberry.input

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tests.support.client import GraphQLClient, register_and_login
-from tests.support.db import rows, uuid_param
+from tests.support.db import audit_actions, rows, uuid_param
 from tests.support.pipeline import RESULT, STATUS, submitted, wait_for_status
 from tests.support.receiver import receiver
 from tests.support.stacks import Server
@@ -89,6 +89,7 @@ async def test_failing_stage_ends_failed_and_an_admin_retry_recovers(
             assert retried["errors"] == []
             assert retried["assessment"]["status"] == "QUEUED"
             assert retried["job"]["type"] == "pipeline"
+            assert "assessment.retry" in await audit_actions(server, student.id)
             done = await wait_for_status(client, student.token, assessment["id"], {"DONE"})
             rule = next(s for s in done["stages"] if s["stage"] == "RULE_SCORE")
             assert rule["attempts"] == 1  # kept from the first run, not redone

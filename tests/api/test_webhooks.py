@@ -12,7 +12,7 @@ import pytest
 
 from domain.webhooks import verify
 from tests.support.client import GraphQLClient, register_and_login
-from tests.support.db import rows, scalar
+from tests.support.db import rows, scalar, uuid_param
 from tests.support.pipeline import completed
 from tests.support.receiver import Receiver, receiver
 from tests.support.stacks import Server, StackConfig
@@ -80,8 +80,9 @@ async def test_completed_webhook_is_signed_and_retried_after_500s(
         attempts = await rows(
             server,
             "SELECT attempt, status, response_status FROM webhook_deliveries "
-            "WHERE event_id = :e ORDER BY attempt",
+            "WHERE event_id = :e AND endpoint_id = :endpoint ORDER BY attempt",
             e=event,
+            endpoint=uuid_param(server, created["endpoint"]["id"]),
         )
         if len(attempts) == 3:
             break
