@@ -64,8 +64,12 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         metrics().jobs.add(1, {"task": "score_essay", "event": "retried"})
         raise Retry(defer=POLICY.delay(attempt) * services.settings.retry_delay_scale) from exc
     async with services.db.transaction() as uow:
-        await essay_scores_repo.add(
-            uow.session, row.assessment_id, question_id, answer_hash(text), result
-        )
+        # The pipeline may have scored this answer meanwhile: see gpt_essays (same lock).
+        await assessments_repo.by_id_for_update(uow.session, row.assessment_id)
+        written = await essay_scores_repo.latest_for(uow.session, [question_id], "local")
+        if (question_id, answer_hash(text)) not in written:
+            await essay_scores_repo.add(
+                uow.session, row.assessment_id, question_id, answer_hash(text), result
+            )
         await jobs_repo.settle(uow.session, job_id, "done", utcnow())
     metrics().jobs.add(1, {"task": "score_essay", "event": "succeeded"})

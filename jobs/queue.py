@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from arq import Retry
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 
 from jobs.observability import job_id_var, metrics, request_id_var
 from jobs.retry import POLICIES, RetryPolicy
@@ -54,14 +54,24 @@ class ArqQueue:
         # arq takes jobs in order of their score (due time); a priority job is due a minute
         # ago, so it is next in line.
         until = datetime.now(UTC) - PRIORITY_HEAD_START if priority and not defer_seconds else None
-        await self.redis.enqueue_job(
-            task,
-            _job_id=job_id,
-            _queue_name=self.queue_name,
-            _defer_by=defer_seconds or None,
-            _defer_until=until,
-            **kwargs,
-        )
+        for _ in range(2):
+            queued = await self.redis.enqueue_job(
+                task,
+                _job_id=job_id,
+                _queue_name=self.queue_name,
+                _defer_by=defer_seconds or None,
+                _defer_until=until,
+                **kwargs,
+            )
+            if queued is not None or await self.is_known(job_id):
+                return  # queued now, or already waiting or running: one run either way
+            # arq silently refuses an id while it keeps the result of an earlier run of it
+            # (keep_result). A run that failed before it could touch its jobs row (PostgreSQL
+            # down when it claimed the row) leaves the row queued and only that result behind;
+            # the row is the truth, so the stale result goes and the enqueue is tried again.
+            # Found by `make chaos` (PostgreSQL restart): the sweeper spent its recoveries on
+            # refused enqueues and failed the assessment ("gave up after 5 recoveries").
+            await self.redis.delete(result_key_prefix + job_id)
 
     async def is_known(self, job_id: str) -> bool:
         found = await self.redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)

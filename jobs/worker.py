@@ -14,6 +14,10 @@ from typing import Any, ClassVar
 
 from arq import cron, func
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobs.observability import configure_logging, metrics
 from jobs.retry import POLICIES
@@ -52,6 +56,23 @@ def _seconds(interval: float) -> set[int]:
     return set(range(0, 60, step))
 
 
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection, made to ride out a Redis restart.
+
+    arq's poll loop has no reconnect of its own: with redis-py's default (no retries) the first
+    command after Redis restarts, even a restart of half a second, raises ConnectionError; the
+    worker stops taking jobs, waits for the ones it runs and exits (found by `make chaos`, the
+    Redis restart drill: without a supervisor to restart it, every job queued afterwards waits
+    forever). Retrying refused connections (OSError) and dropped ones, with backoff of up to
+    3 s, keeps the worker polling through about a minute of outage (at least 40 s); a longer
+    one still ends the process, for the supervisor to restart (compose: restart:
+    unless-stopped)."""
+    options = RedisSettings.from_dsn(url)
+    options.retry = Retry(EqualJitterBackoff(cap=3.0, base=0.1), retries=30)
+    options.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
+    return options
+
+
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Everything WorkerSettings says, built from settings (tests build workers with their
     own settings through this)."""
@@ -79,7 +100,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=POLICIES["sweep"].timeout_seconds,
             )
         ],
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url or "redis://localhost:6379"),
+        "redis_settings": redis_settings(settings.redis_url or "redis://localhost:6379"),
         "queue_name": queue_name(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
