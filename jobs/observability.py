@@ -90,8 +90,19 @@ def configure_logging(level: str, fmt: str) -> None:
     # Strawberry logs every GraphQL error with its message, which can echo input values;
     # schema.errors logs them itself, without inputs.
     logging.getLogger("strawberry.execution").disabled = True
+    logging.getLogger("strawberry.ws.task").addFilter(_client_left)
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("chromadb").setLevel(max(logging.WARNING, root.level))
+
+
+def _client_left(record: logging.LogRecord) -> bool:
+    """Strawberry logs, with a traceback at ERROR, every subscription whose client closed the
+    socket before the final `complete` message could be sent. A client leaving once it has the
+    event it waited for is normal (the load benchmark logged one per student): not an error."""
+    from strawberry.http.exceptions import WebSocketDisconnected
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, WebSocketDisconnected)
 
 
 # ---------------------------------------------------------------- metrics

@@ -203,7 +203,9 @@ async def worker_process(env: dict[str, str], count: int = 1) -> AsyncIterator[N
             [sys.executable, "-m", "arq", "jobs.worker.WorkerSettings"],
             cwd=ROOT,
             env=env,
+            # arq logs every job at INFO on its own handler: the figures would drown.
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(count)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import time
 import uuid
@@ -70,6 +71,9 @@ class FakeOpenAI:
     responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     embeddings_status: int = 200  # anything else: every embeddings request fails with it
+    # Seconds every unscripted chat answer takes, drawn uniformly (benchmarks: a real model's
+    # 1-3 s, so the pipeline holds connections and jobs as long as it would in production).
+    latency: tuple[float, float] = (0.0, 0.0)
 
     def next_behaviour(self, purpose: str) -> Behaviour:
         for behaviour in self.script:
@@ -166,8 +170,9 @@ async def fake_openai(**options: Any) -> AsyncIterator[FakeOpenAI]:
         body = await request.json()
         state.requests.append(body)
         behaviour = state.next_behaviour(purpose_of(body))
-        if behaviour.delay:
-            await asyncio.sleep(behaviour.delay)
+        delay = behaviour.delay or random.uniform(*state.latency)
+        if delay:
+            await asyncio.sleep(delay)
         if behaviour.status != 200:
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             return JSONResponse(error, status_code=behaviour.status, headers=behaviour.headers)
