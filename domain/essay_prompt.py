@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,9 +41,17 @@ class MalformedAnswer(ValueError):
     """The model's answer cannot be trusted: a failed attempt, never a score."""
 
 
+# What a reader (or a model) could take for an essay marker: "<", its full-width form (U+FF1C)
+# or an HTML entity for it, an optional slash, then "essay", with any white space in between.
+_MARKER = re.compile(r"(?:<|\uff1c|&lt;|&#0*60;|&#x0*3c;)\s*[/\uff0f]?\s*essay", re.IGNORECASE)
+
+
 def _fence(text: str) -> str:
     # A student cannot close the fence early: marker-like text inside the essay is defused.
-    return re.sub(r"</?\s*essay\b", "[essay]", text, flags=re.IGNORECASE)
+    # Invisible format characters (zero-width spaces, soft hyphens, direction overrides) go
+    # first, or "<\u200b/essay>" would slip past the pattern and still read as a marker.
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _MARKER.sub("[essay]", visible)
 
 
 def build_messages(tasks: Sequence[EssayTask], ids: Sequence[str]) -> list[dict[str, str]]:

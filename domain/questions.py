@@ -20,6 +20,9 @@ REFERENCE_MAX = 5000
 KEY_POINT_MAX = 300
 KEY_POINTS_MAX = 12
 RUBRIC_MAX = 8
+# Rubric descriptions and scale labels were unbounded: 100 000 characters were stored.
+CRITERION_DESCRIPTION_MAX = 500
+SCALE_LABEL_MAX = 60
 DIFFICULTY_MIN, DIFFICULTY_MAX = 1, 5
 SCALE_BOUND = 100
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
@@ -232,6 +235,11 @@ def _essay(draft: QuestionDraft, problems: Problems, path: tuple[str, ...]) -> d
             problems.invalid("Weights must be greater than 0.", *path, "rubric", str(index),
                              "weight")  # fmt: skip
         description = clean_text(criterion.description) if criterion.description else None
+        if description and len(description) > CRITERION_DESCRIPTION_MAX:
+            problems.invalid(
+                f"A criterion description has at most {CRITERION_DESCRIPTION_MAX} characters.",
+                *path, "rubric", str(index), "description",
+            )  # fmt: skip
         cleaned_rubric.append(Criterion(name, description or None, float(criterion.weight)))
     reference = clean_text(draft.reference_answer) if draft.reference_answer else None
     if reference and len(reference) > REFERENCE_MAX:
@@ -279,4 +287,9 @@ def _profile(draft: QuestionDraft, problems: Problems, path: tuple[str, ...]) ->
         clean_text(scale.min_label) or None if scale.min_label else None,
         clean_text(scale.max_label) or None if scale.max_label else None,
     )
+    for label, key in ((labels.min_label, "minLabel"), (labels.max_label, "maxLabel")):
+        if label and len(label) > SCALE_LABEL_MAX:
+            problems.invalid(
+                f"A scale label has at most {SCALE_LABEL_MAX} characters.", *path, "scale", key
+            )
     return {"scale": labels, "interest_area": area or None}

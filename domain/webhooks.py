@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from domain.errors import Problems
 
@@ -52,15 +53,56 @@ def host_of(url: str) -> str | None:
 
 def check_url(url: str, problems: Problems, *path: str) -> None:
     parts = urlsplit(url.strip())
-    if len(url) > URL_MAX or parts.scheme not in ("http", "https") or not parts.hostname:
+    if (
+        len(url) > URL_MAX
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        # White space and control characters (a NUL cannot even be stored in PostgreSQL) have no
+        # place in a URL; urlsplit would quietly drop some of them.
+        or not url.isprintable()
+        or any(ch.isspace() for ch in url)
+    ):
         problems.invalid("The URL must be an http(s) URL with a host.", *path)
     elif parts.username or parts.password:
         problems.invalid("Put credentials in the secret, not in the URL.", *path)
+    elif not _valid_host(parts.hostname) or not _valid_port(parts):
+        # Checked before anything resolves the host: the resolver raises UnicodeError (not
+        # OSError) for a label over 63 characters, which was an INTERNAL error.
+        problems.invalid("The URL's host or port is not valid.", *path)
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name of at most 253 characters in labels of 1..63 letters, digits
+    and hyphens once internationalised names are in their ASCII form."""
+    try:
+        ipaddress.ip_address(host)  # urlsplit has already removed an IPv6 address's brackets
+        return True
+    except ValueError:
+        pass
+    try:
+        name = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    return 0 < len(name) <= 253 and all(_LABEL.match(label) for label in name.split("."))
+
+
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 (raises ValueError when out of range or not a number)
+    except ValueError:
+        return False
+    return True
 
 
 def check_secret(secret: str, problems: Problems, *path: str) -> None:
     if not SECRET_MIN_CHARS <= len(secret) <= SECRET_MAX_CHARS:
         problems.invalid(f"A secret has {SECRET_MIN_CHARS}..{SECRET_MAX_CHARS} characters.", *path)
+    elif not secret.isprintable():
+        # Control characters (a NUL above all) were stored as given; no signing secret needs one.
+        problems.invalid("A secret is printable text.", *path)
 
 
 def is_public_address(address: str) -> bool:

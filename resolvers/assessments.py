@@ -62,7 +62,9 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
     caller = await ctx.require_caller()
     problems = Problems()
     track = track.strip().lower()
-    if not 1 <= len(track) <= TRACK_MAX:
+    # isprintable: the track is looked up before it is known to exist, and PostgreSQL refuses a
+    # NUL in a query parameter (that was an INTERNAL error).
+    if not 1 <= len(track) <= TRACK_MAX or not track.isprintable():
         problems.invalid("Choose a track such as general, data, web or security.", "input", "track")
     if composition is not None:
         check_composition(composition, problems, "input", "composition")

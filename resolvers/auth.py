@@ -170,8 +170,12 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
         )
 
     # Its own short session: see register (bcrypt must not hold a pooled connection).
-    async with ctx.services.db.read() as session:
-        user = await users_repo.by_email(session, clean_email)
+    user: User | None = None
+    # No account has a control character in its email (register validates it), and PostgreSQL
+    # refuses a NUL in a query parameter outright: such an email is simply unknown.
+    if clean_email.isprintable():
+        async with ctx.services.db.read() as session:
+            user = await users_repo.by_email(session, clean_email)
     # Unknown email: check a dummy hash anyway, so both failures cost the same time.
     stored_hash = user.password_hash if user else _dummy_hash(settings.bcrypt_rounds)
     valid = await _bcrypt(passwords.check_password, password, stored_hash)

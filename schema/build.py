@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
@@ -11,11 +12,13 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from schema.extensions import RequestShaping
+from schema.limits import DocumentShapeLimiter, GuardedValidationCache
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -25,6 +28,32 @@ from settings import Settings
 def _ignore_introspection(context: Any) -> bool:
     # GraphiQL's introspection query is deep by nature; advisors explore with it.
     return str(context.field_name).startswith("__")
+
+
+class _Schema(strawberry.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # Only plain HTTP comes through here (websockets use subscribe(), and no streaming HTTP
+        # transport is enabled): a subscription would run its generator as an ordinary field
+        # and fail as INTERNAL. Refused instead, which the view answers with a 400.
+        allowed = set(allowed_operation_types or OperationType) - {OperationType.SUBSCRIPTION}
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -37,7 +66,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
     ]
-    return strawberry.Schema(
+    # Checked before the rules, whose cost they bound (schema/limits.py). Twice what the token
+    # limit lets a client write out leaves room for fragments reused honestly (GraphiQL's
+    # introspection query spreads out to about 470 selections); no client asks for one field
+    # twenty times in one place (Relay-style fragments repeat `id` a few times).
+    shape = {"max_selections": 2 * settings.max_query_tokens, "max_repeats": 20}
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -48,7 +82,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: ParserCache(maxsize=512),
             lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=512),
+            lambda: DocumentShapeLimiter(**shape),
+            lambda: GuardedValidationCache(maxsize=512),
             RequestShaping,
         ],
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),

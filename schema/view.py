@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -25,8 +28,66 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.operations.pop(id, None)
 
 
+# A JSON escape of a UTF-16 surrogate (paired or not): only then can a decoded string hold a lone
+# surrogate, which no database driver can encode.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class _NotJSON(json.JSONDecodeError):
+    """Input json.loads fails on with something other than JSONDecodeError. Raised as one, so
+    Strawberry's websocket handlers close the socket (4400) as for any bad message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "", 0)
+        self.reason = reason
+
+
+def _loads(data: str | bytes) -> object:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        raise
+    except UnicodeDecodeError:
+        raise _NotJSON("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise _NotJSON("The JSON is nested too deeply.") from None
+    except ValueError:  # sys.int_info.default_max_str_digits
+        raise _NotJSON("A number in the JSON has too many digits.") from None
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
+
+    def decode_json(self, data: str | bytes) -> object:
+        return _loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body (or GET variables): every way a hostile one can break decoding is a 400
+        that says what is wrong.
+
+        Strawberry turns only JSONDecodeError into a 400; bytes that are not UTF-8, nesting deeper
+        than the recursion limit, integers of more than 4300 digits, a body that is not an object
+        (`"x"`, `1`, `null`: Strawberry then calls `.get` on it) and lone surrogates ("\\ud800",
+        which reach a resolver as a str no database can store) were each a 500."""
+        try:
+            decoded = _loads(data)
+        except _NotJSON as exc:
+            raise HTTPException(400, exc.reason) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(decoded, (dict, list)):
+            raise HTTPException(400, "Expected a JSON object.")
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if _SURROGATE_ESCAPE.search(raw):
+            try:
+                json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise HTTPException(
+                    400, "The JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff)."
+                ) from None
+            except RecursionError:
+                raise HTTPException(400, "The JSON is nested too deeply.") from None
+        return decoded
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         app_state = request.app.state

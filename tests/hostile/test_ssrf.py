@@ -1,0 +1,199 @@
+"""Webhook URLs cannot be aimed at the service's own network (SSRF), however they are spelled.
+
+On an app in production mode (private networks refused), an admin tries loopback, private,
+link-local and cloud-metadata addresses written every way a URL parser or resolver accepts them
+(trailing dot, IPv6, IPv4-mapped IPv6, decimal, octal and hex integers, userinfo tricks), other
+schemes, and host names that only look public. Each is a VALIDATION_ERROR on input.url and no
+endpoint is saved. A name that resolves to a public address when the endpoint is created and to
+a private one later (DNS rebinding) is refused again when a delivery is about to be made.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.hostile.support import assert_handled
+from tests.support.client import Account, GraphQLClient, register_and_login
+from tests.support.db import scalar
+from tests.support.stacks import Server, StackConfig
+
+CREATE = """
+mutation Create($input: WebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { endpoint { id url } errors { field code message } }
+}"""
+DELETE = "mutation D($id: ID!) { deleteWebhookEndpoint(id: $id) { ok errors { code } } }"
+
+REFUSED_URLS = [
+    # loopback, however written
+    "http://127.0.0.1/hook",
+    "http://127.1/hook",
+    "http://127.000.000.001/hook",
+    "http://2130706433/hook",  # decimal
+    "http://0177.0.0.1/hook",  # octal
+    "http://0x7f000001/hook",  # hex
+    "http://0x7f.0.0.1/hook",
+    "http://localhost/hook",
+    "http://LOCALHOST:8000/hook",
+    "http://localhost./hook",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped IPv6
+    "http://[::ffff:7f00:1]/hook",
+    # unspecified
+    "http://0.0.0.0/hook",
+    "http://0/hook",
+    "http://[::]/hook",
+    # private ranges
+    "http://10.0.0.1/hook",
+    "http://10.255.255.254/hook",
+    "http://172.16.0.1/hook",
+    "http://172.31.255.254/hook",
+    "http://192.168.0.1/hook",
+    "http://[fd00::1]/hook",
+    "http://100.64.0.1/hook",  # carrier-grade NAT
+    # link-local and cloud metadata
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    "http://[fe80::1%25eth0]/hook",
+    "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://100.100.100.200/latest/meta-data/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    # userinfo and fragment tricks
+    "http://example.edu@127.0.0.1/hook",
+    "http://example.edu:443@10.0.0.1/hook",
+    "http://127.0.0.1#@example.edu/hook",
+    "http://127.0.0.1\\@example.edu/hook",
+    # other schemes
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:6379/_FLUSHALL",
+    "ftp://127.0.0.1/pub",
+    "dict://127.0.0.1:6379/info",
+    "javascript:alert(1)",
+    "//127.0.0.1/hook",
+    # hosts no resolver should be handed
+    "http://" + "a" * 64 + ".example/hook",  # a label over 63 characters (was INTERNAL)
+    "http://" + "a." * 130 + "example/hook",  # over 253 characters
+    "http://exa mple.edu/hook",
+    "http://exa\tmple.edu/hook",
+    "http://127.0.0.1:99999/hook",
+    "http://127.0.0.1:-1/hook",
+]
+
+
+@pytest.fixture(scope="module")
+async def production(stack: StackConfig) -> AsyncIterator[tuple[GraphQLClient, Server, Account]]:
+    running = Server(stack.settings(webhook_allow_private_networks=False), build_index=False)
+    await running.start()
+    client = GraphQLClient(running.base_url)
+    try:
+        admin = await register_and_login(client, role="ADMIN")
+        yield client, running, admin
+    finally:
+        await client.aclose()
+        await running.stop()
+
+
+async def _saved(server: Server, url: str) -> int:
+    found = await scalar(
+        server, "SELECT count(*) FROM webhook_endpoints WHERE url = :u OR url = :s",
+        u=url, s=url.strip(),
+    )  # fmt: skip
+    return int(found)
+
+
+async def _create(client: GraphQLClient, admin: Account, url: str) -> dict[str, Any]:
+    response = await client.post(
+        CREATE, {"input": {"url": url, "events": ["ASSESSMENT_COMPLETED"]}}, admin.token
+    )
+    body = assert_handled(response, url)
+    assert body is not None
+    return body["data"]["createWebhookEndpoint"]  # type: ignore[no-any-return]
+
+
+async def test_private_and_disguised_targets_are_refused(
+    production: tuple[GraphQLClient, Server, Account],
+) -> None:
+    client, server, admin = production
+    accepted = []
+    for url in REFUSED_URLS:
+        payload = await _create(client, admin, url)
+        if payload["endpoint"] is not None:
+            accepted.append(url)
+            continue
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+            ("VALIDATION_ERROR", ["input", "url"])
+        ], url
+        assert await _saved(server, url) == 0, url
+    assert accepted == []
+
+
+class FakeResolver:
+    """socket.getaddrinfo for a few made-up names (no network in tests): each answers with
+    the addresses it is currently given."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.names: dict[str, list[str]] = {}
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in self.names:
+            return self.real(host, port, *args, **kwargs)
+        if not self.names[name]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = {True: socket.AF_INET6, False: socket.AF_INET}
+        return [
+            (family[":" in a], socket.SOCK_STREAM, 6, "", (a, port or 0)) for a in self.names[name]
+        ]
+
+
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> FakeResolver:
+    # The app runs in this process and resolves through the event loop, which calls
+    # socket.getaddrinfo in a thread.
+    fake = FakeResolver(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return fake
+
+
+async def test_names_resolving_to_private_addresses_are_refused(
+    production: tuple[GraphQLClient, Server, Account], resolver: FakeResolver
+) -> None:
+    client, server, admin = production
+    resolver.names = {
+        "intranet.partner.example": ["10.0.0.7"],
+        "mixed.partner.example": ["93.184.216.34", "192.168.1.20"],  # one bad answer is enough
+        "v6.partner.example": ["::ffff:169.254.169.254"],
+    }
+    for host in resolver.names:
+        url = f"https://{host}/hook"
+        payload = await _create(client, admin, url)
+        assert payload["endpoint"] is None, url
+        assert [e["field"] for e in payload["errors"]] == [["input", "url"]]
+        assert await _saved(server, url) == 0
+
+
+async def test_dns_rebinding_is_refused_at_delivery_time(
+    production: tuple[GraphQLClient, Server, Account], resolver: FakeResolver
+) -> None:
+    from jobs.webhooks import RefusedAddress, check_destination
+
+    client, server, admin = production
+    url = "https://hooks.partner.example/hook"
+    resolver.names = {"hooks.partner.example": ["93.184.216.34"]}
+    created = await _create(client, admin, url)
+    assert created["errors"] == []
+    assert created["endpoint"]["url"] == url
+    try:
+        await check_destination(url, allow_private=False)  # still public: would be sent
+        resolver.names["hooks.partner.example"] = ["127.0.0.1"]  # the name now points inside
+        with pytest.raises(RefusedAddress, match="non-public"):
+            await check_destination(url, allow_private=False)
+        resolver.names["hooks.partner.example"] = []  # and then not at all
+        with pytest.raises(RefusedAddress, match="cannot resolve"):
+            await check_destination(url, allow_private=False)
+    finally:
+        await client.data(DELETE, {"id": created["endpoint"]["id"]}, admin.token)
+    assert await _saved(server, url) == 0
