@@ -306,7 +306,9 @@ async def call(world: World, op: Op, persona: str) -> str:
     if kind == "subscription":
         try:
             async with connect(world.server.ws_url, token) as subscription:
-                events = await subscription.events(op.document, variables, timeout=20)
+                # The first event decides access; ragIndexProgress as admin would otherwise
+                # stream until a rebuild queued by an earlier row finishes.
+                events = await subscription.events(op.document, variables, timeout=20, limit=1)
         except ConnectionClosed as closed:  # refused at connection_init, before any operation
             return f"closed {closed.rcvd.code if closed.rcvd else '?'}"
         last = events[-1] if events else {}

@@ -21,9 +21,16 @@ class Subscription:
         self.connection = connection
         self.protocol = protocol
 
-    async def _receive(self, timeout: float) -> dict[str, Any]:
+    async def _receive(self, deadline: float) -> dict[str, Any]:
+        """The next message that is not a keep-alive, by `deadline` (loop time). A deadline,
+        not a per-message timeout: the server's keep-alive pings every 15 s would otherwise
+        reset the wait for ever (a subscription that never completed hung the suite)."""
+        loop = asyncio.get_running_loop()
         while True:
-            raw = await asyncio.wait_for(self.connection.recv(), timeout)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("the subscription sent nothing but keep-alives in time")
+            raw = await asyncio.wait_for(self.connection.recv(), remaining)
             message = json.loads(raw)
             if message.get("type") in ("ka", "ping", "pong"):
                 if message["type"] == "ping":
@@ -32,20 +39,28 @@ class Subscription:
             return message  # type: ignore[no-any-return]
 
     async def events(
-        self, query: str, variables: dict[str, Any], timeout: float = 30
+        self,
+        query: str,
+        variables: dict[str, Any],
+        timeout: float = 30,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Subscribe and collect every payload until the server completes the operation."""
+        """Subscribe and collect every payload until the server completes the operation, or
+        until `limit` payloads arrived; all within `timeout` seconds."""
         start = "subscribe" if self.protocol == TRANSPORT_WS else "start"
         data = "next" if self.protocol == TRANSPORT_WS else "data"
         await self.connection.send(
             json.dumps({"id": "1", "type": start,
                         "payload": {"query": query, "variables": variables}})
         )  # fmt: skip
+        deadline = asyncio.get_running_loop().time() + timeout
         received: list[dict[str, Any]] = []
         while True:
-            message = await self._receive(timeout)
+            message = await self._receive(deadline)
             if message["type"] == data:
                 received.append(message["payload"])
+                if limit is not None and len(received) >= limit:
+                    return received
             elif message["type"] == "complete":
                 return received
             elif message["type"] == "error":
