@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -38,6 +37,7 @@ from tests.support.flows import SUBMIT, answer_all, start
 from tests.support.pipeline import STATUS
 from tests.support.receiver import Receiver, receiver
 from tests.support.stacks import Server, StackConfig
+from tests.support.worker import worker_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -82,19 +82,8 @@ class Chaos:
 
     @contextmanager
     def worker(self, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "arq", "jobs.worker.WorkerSettings"],
-            cwd=ROOT,
-            env={**self.env(), **extra},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with worker_subprocess({**self.env(), **extra}) as process:
             yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
     async def ready(self) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as http:

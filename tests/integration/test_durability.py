@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tests.support.db import rows, scalar, uuid_param
 from tests.support.pipeline import STATUS, submitted, wait_for_status
 from tests.support.receiver import Receiver, receiver
 from tests.support.stacks import REDIS_URL, Server, StackConfig, provision
+from tests.support.worker import worker_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -64,19 +64,8 @@ class Drill:
 
     @contextmanager
     def worker(self) -> Iterator[subprocess.Popen[bytes]]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "arq", "jobs.worker.WorkerSettings"],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with worker_subprocess(self.env()) as process:
             yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

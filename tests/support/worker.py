@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from arq.worker import Worker
@@ -33,3 +36,22 @@ async def running_worker(settings: Any, **overrides: Any) -> AsyncIterator[Worke
             await task
         with contextlib.suppress(Exception):
             await worker.close()
+
+
+@contextmanager
+def worker_subprocess(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`arq jobs.worker.WorkerSettings` as a process of its own, the way `make worker` runs it:
+    for drills that kill it. Killed on the way out if it still runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arq", "jobs.worker.WorkerSettings"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
