@@ -8,9 +8,16 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from domain.essay_flags import FLAGGED_CEILING, EssayFlag
 from domain.questions import DEFAULT_RUBRIC, Criterion
+
+
+@dataclass(frozen=True)
+class OtherQuestion:
+    prompt: str
+    reference_answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,9 @@ class EssayTask:
     reference_answer: str | None = None
     key_points: tuple[str, ...] = ()
     rubric: tuple[Criterion, ...] = DEFAULT_RUBRIC
+    # Other essay questions of the bank (prompt and reference answer each), so that an answer
+    # to one of them is recognised as such (EssayFlag.OTHER_QUESTION).
+    other_questions: tuple[OtherQuestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,29 @@ class EssayResult:
     degraded: bool = False
     prompt_version: str = ""
     model: str | None = None
+    flags: tuple[EssayFlag, ...] = ()
+    # The local scorer's overall score when another scorer (the LLM) made this one: the second
+    # opinion that sends an essay to human review when the two disagree.
+    local_score: float | None = None
 
     def as_fallback(self) -> EssayResult:
         """The same result, marked as standing in for an LLM that could not be used."""
-        return EssayResult(self.key, self.score, self.criteria, self.feedback, self.scored_by,
-                           True, self.prompt_version, self.model)  # fmt: skip
+        return replace(self, degraded=True)
+
+
+def needs_review(result: EssayResult, disagreement_threshold: float) -> bool:
+    """A human should look: the essay is flagged, or the two scorers disagree by more than
+    the threshold."""
+    if result.flags:
+        return True
+    return result.local_score is not None and (
+        abs(result.score - result.local_score) > disagreement_threshold
+    )
+
+
+def capped_for_flags(score: float, flags: Sequence[EssayFlag]) -> float:
+    """A flagged essay scores at most FLAGGED_CEILING, whoever scored it."""
+    return min(score, FLAGGED_CEILING) if flags else score
 
 
 def clamp01(value: float) -> float:
