@@ -61,8 +61,9 @@ schema: $(STAMP) ## print the served SDL into schema.graphql
 bench: $(STAMP) ## benchmarks with printed figures (needs PostgreSQL + Redis)
 	$(BIN)/python -m tests.bench
 
-bench-scoring: $(STAMP) ## local essay scorer vs human grades (DATA=file.csv scores a whole file)
-	$(BIN)/python -m tests.bench.scoring $(if $(DATA),--data "$(DATA)",)
+bench-scoring: $(STAMP) ## local essay scorer vs human grades and non-answers (DATA=file.csv)
+	@test -n "$(DATA)" || { echo "pass DATA=path/to/graded-answers.csv (see README: Essay scoring)"; exit 2; }
+	$(BIN)/python -m tests.bench.scoring --data "$(DATA)"
 
 bench-recommend: $(STAMP) ## recommendation quality: precision@3 and nDCG@3 against advisors' picks
 	$(BIN)/python -m tests.bench.recommend $(if $(VERBOSE),--verbose,)

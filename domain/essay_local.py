@@ -34,6 +34,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from domain.essay_flags import EssayFlag
+from domain.essay_integrity import ContentMeasures, filler_free, judge
+from domain.essays import OtherQuestion, capped_for_flags
+from domain.feedback_guard import LEAK_RUN, WITHHELD, guard_feedback
+
 # --------------------------------------------------------------------------- constants
 # Fitted on assignments 1-4 of the UNT set (evaluate.py --fit); global, never per question.
 EMBED_MODEL = (-1.0834, 2.8060, 7.7969, -5.1832)  # b0, b1 (R), b2 (C_qref), b3 (C_q)
@@ -47,6 +52,7 @@ ON_TOPIC_LOW, ON_TOPIC_HIGH = 0.10, 0.45  # sentence-to-(question+reference) cos
 OFF_TOPIC_TAIL = 0.20  # trailing sentences below this may never raise a score
 DEFAULT_WEIGHTS: Mapping[str, float] = {"accuracy": 0.5, "clarity": 0.25, "coherence": 0.25}
 MAX_KEY_POINTS = 6
+OTHER_QUESTIONS_COMPARED = 8  # the bank's closest other questions (by shared words) embedded
 
 STOPWORDS = frozenset(
     """a an the of to in on at by for with from as is are was were be been being it its this that
@@ -402,6 +408,7 @@ class EssayScore:
     method: str  # "embedding" or "lexical"
     injection_removed: list[str] = field(default_factory=list)
     details: dict[str, float] = field(default_factory=dict)
+    flags: tuple[EssayFlag, ...] = ()
 
     @property
     def missed_key_points(self) -> list[str]:
@@ -416,6 +423,10 @@ class _Measure:
     key_points: list[KeyPointResult]
     topicality: list[float]  # per sentence of the answer
     details: dict[str, float]
+    cos_question_reference: float = 0.0
+    cos_question: float = 0.0
+    cos_other_question: float | None = None
+    cos_question_whole: float = 0.0
 
 
 def _measure_embedding(
@@ -425,6 +436,7 @@ def _measure_embedding(
     answer: str,
     key_points: Sequence[str],
     key_points_given: bool,
+    others: Sequence[OtherQuestion] = (),
 ) -> _Measure:
     demoted = question_stems(question)
     sentences = split_sentences(answer)
@@ -455,6 +467,10 @@ def _measure_embedding(
         for t, c in zip(key_points, kp_recalls, strict=True)
     ]
     topicality = [backend.cosine(rep, qref_rep) for rep in sent_reps]
+    cos_other = None
+    if others:
+        other_reps = backend.analyze([f"{o.prompt} {o.reference_answer}" for o in others])
+        cos_other = max(backend.cosine(ans_rep, rep) for rep in other_reps)
     details = {
         "recall": recall,
         "recall_reference": r_ref,
@@ -463,12 +479,32 @@ def _measure_embedding(
         "cos_question": cos_q,
     }
     return _Measure(
-        embed_accuracy(recall, cos_qref, cos_q), precision, len(ans_idx), kps, topicality, details
-    )
+        embed_accuracy(recall, cos_qref, cos_q), precision, len(ans_idx), kps, topicality,
+        details, cos_qref, cos_q, cos_other, backend.cosine(ans_rep, q_rep),
+    )  # fmt: skip
+
+
+def _stem_cosine(a: Sequence[str], b: Sequence[str]) -> float:
+    """Cosine of two bags of stems: the lexical stand-in for a sentence-vector cosine."""
+    ca, cb = _counts(a), _counts(b)
+    dot = sum(n * cb.get(w, 0) for w, n in ca.items())
+    norm = math.sqrt(sum(n * n for n in ca.values()) * sum(n * n for n in cb.values()))
+    return dot / norm if norm else 0.0
+
+
+def _counts(stems: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in stems:
+        out[s] = out.get(s, 0) + 1
+    return out
 
 
 def _measure_lexical(
-    question: str, reference: str, answer: str, key_points: Sequence[str]
+    question: str,
+    reference: str,
+    answer: str,
+    key_points: Sequence[str],
+    others: Sequence[OtherQuestion] = (),
 ) -> _Measure:
     demoted = question_stems(question)
     ans = content_stems(answer, demoted)
@@ -484,9 +520,33 @@ def _measure_lexical(
         words = set(content_stems(sentence))
         topicality.append(len(words & topic) / len(words) if words else 0.0)
     details = {"recall": recall, "precision": precision}
-    return _Measure(
-        lexical_accuracy(recall, precision), precision, len(ans), kps, topicality, details
+    all_stems = content_stems(answer)
+    cos_other = max(
+        (
+            _stem_cosine(all_stems, content_stems(f"{o.prompt} {o.reference_answer}"))
+            for o in others
+        ),
+        default=None,
     )
+    return _Measure(
+        lexical_accuracy(recall, precision), precision, len(ans), kps, topicality, details,
+        _stem_cosine(all_stems, content_stems(f"{question} {reference}")),
+        _stem_cosine(all_stems, content_stems(question)), cos_other,
+        _stem_cosine(all_stems, content_stems(question)),
+    )  # fmt: skip
+
+
+def closest_others(
+    answer: str, others: Sequence[OtherQuestion], limit: int = OTHER_QUESTIONS_COMPARED
+) -> list[OtherQuestion]:
+    """The other questions sharing the most words with the answer: only these are embedded,
+    so the cost stays bounded however large the bank is."""
+    words = set(content_stems(answer))
+
+    def shared(o: OtherQuestion) -> int:
+        return len(words & set(content_stems(f"{o.prompt} {o.reference_answer}")))
+
+    return sorted(others, key=shared, reverse=True)[:limit]
 
 
 def _criteria(text: str, m: _Measure) -> dict[str, float]:
@@ -505,6 +565,7 @@ def score_essay(
     key_points: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
     backend: SimilarityBackend | None = None,
+    other_questions: Sequence[OtherQuestion] = (),
 ) -> EssayScore:
     """Score one answer against the reference (and key points); every output is in 0..1.
 
@@ -520,7 +581,12 @@ def score_essay(
     only).  Guards, each taking a criterion-by-criterion minimum so that they can only
     lower a score: text addressed to the grader is removed, but the answer with it left in
     is scored too; off-topic trailing sentences (cosine with question+reference below
-    OFF_TOPIC_TAIL) are compared with the answer without them.
+    OFF_TOPIC_TAIL) are compared with the answer without them.  Non-answers (refusals,
+    off-topic text, answers to ``other_questions``, the question restated, term lists and
+    shuffles; see domain/essay_integrity.py) are flagged and score at most FLAGGED_CEILING.
+
+    Feedback names what is missing in words of its own (the main terms of a missed key
+    point), never the key point or the reference itself.
     """
     weights = dict(weights or DEFAULT_WEIGHTS)
     given = bool(key_points)
@@ -528,28 +594,32 @@ def score_essay(
     reference = reference.strip() or " ".join(points)
     clean, removed = strip_injections(answer, f"{question} {reference} {' '.join(points)}")
     method = "embedding" if backend is not None else "lexical"
+    others = closest_others(clean, other_questions)
 
-    def measure(text: str) -> _Measure | None:
+    def measure(text: str, compare_others: bool = False) -> _Measure | None:
         if not _WORD.search(text.lower()):
             return None
+        compared = others if compare_others else ()
         if backend is not None:
-            return _measure_embedding(backend, question, reference, text, points, given)
-        return _measure_lexical(question, reference, text, points)
+            return _measure_embedding(backend, question, reference, text, points, given, compared)
+        return _measure_lexical(question, reference, text, points, compared)
 
     def floor_with(scores: dict[str, float], text: str) -> dict[str, float]:
         other = measure(text)
         other_scores = _criteria(text, other) if other else dict.fromkeys(scores, 0.0)
         return {k: min(v, other_scores[k]) for k, v in scores.items()}
 
-    m = measure(clean)
+    m = measure(clean, compare_others=True)
     if m is None:
-        feedback = ["No substantive answer was given."]
-        feedback += [f"Missing key point: {t}" for t in points]
+        feedback = [_FLAG_FEEDBACK[EssayFlag.NO_ANSWER]]
         if removed:
             feedback.append("Text addressed to the grader was ignored.")
         kps = [KeyPointResult(t, 0.0, False) for t in points]
-        return EssayScore(0.0, 0.0, 0.0, 0.0, feedback, kps, method, removed)
+        return EssayScore(
+            0.0, 0.0, 0.0, 0.0, feedback, kps, method, removed, flags=(EssayFlag.NO_ANSWER,)
+        )
 
+    flags = judge(clean, question, reference, _content_measures(question, clean, m))
     scores = _criteria(clean, m)
     if removed:
         scores = floor_with(scores, answer)
@@ -559,6 +629,7 @@ def score_essay(
         while n > 1 and m.topicality[n - 1] < OFF_TOPIC_TAIL:
             n -= 1
         scores = floor_with(scores, " ".join(sentences[:n]))
+    scores = {k: capped_for_flags(v, flags) for k, v in scores.items()}
     total = sum(max(0.0, weights.get(k, 0.0)) for k in scores)
     overall = (
         sum(v * max(0.0, weights.get(k, 0.0)) for k, v in scores.items()) / total
@@ -566,17 +637,15 @@ def score_essay(
         else scores["accuracy"]
     )
 
-    missed = sorted((k for k in m.key_points if not k.covered), key=lambda k: k.coverage)
-    feedback = [f"Missing or unclear key point: {k.text}" for k in missed]
-    if m.key_points and not missed:
-        feedback.append("All key points are addressed.")
-    off_topic = sum(1 for c in m.topicality if c < ON_TOPIC_LOW)
-    if off_topic and len(m.topicality) > 1:
-        feedback.append(f"{off_topic} of {len(m.topicality)} sentences stray from the question.")
-    if m.n_content < 3:
-        feedback.append("The answer is very short; explain it in a full sentence or two.")
+    feedback = _feedback(clean, m, flags)
     if removed:
         feedback.append("Text addressed to the grader was ignored.")
+    secrets = [reference, *points]
+    feedback = [
+        f for f in (guard_feedback(f, answer=answer, question=question, secrets=secrets)
+                    for f in feedback)
+        if f != WITHHELD
+    ] or [WITHHELD]  # fmt: skip
     return EssayScore(
         clarity=round(scores["clarity"], 4),
         accuracy=round(scores["accuracy"], 4),
@@ -587,4 +656,86 @@ def score_essay(
         method=method,
         injection_removed=removed,
         details={k: round(v, 4) for k, v in m.details.items()},
+        flags=flags,
     )
+
+
+_CODE_TOKEN = re.compile(r"\S*[()\[\]{}*&=<>+%^|~]\S*")
+
+
+def _content_measures(question: str, answer: str, m: _Measure) -> ContentMeasures:
+    demoted = question_stems(question)
+    novel = set(filler_free([s for s in content_stems(answer) if s not in demoted]))
+    # Code says something too ("*(a + i)", "O(n)"), though it has no words.
+    novel |= set(_CODE_TOKEN.findall(answer)) - set(_CODE_TOKEN.findall(question))
+    return ContentMeasures(
+        recall=m.details.get("recall", 0.0),
+        cos_question_reference=m.cos_question_reference,
+        cos_question=m.cos_question,
+        cos_question_whole=m.cos_question_whole,
+        cos_other_question=m.cos_other_question,
+        novel_content=len(novel),
+    )
+
+
+_FLAG_FEEDBACK: Mapping[EssayFlag, str] = {
+    EssayFlag.NO_ANSWER: "No answer to the question was given.",
+    EssayFlag.TOO_SHORT: "The answer is too short to show what you know; explain it in a few "
+    "full sentences.",
+    EssayFlag.OFF_TOPIC: "The answer is not about what the question asks.",
+    EssayFlag.OTHER_QUESTION: "The answer seems to answer a different question.",
+    EssayFlag.RESTATES_QUESTION: "The answer repeats the question without answering it.",
+    EssayFlag.KEYWORD_LIST: "Terms listed or jumbled without explanation earn no credit; "
+    "explain in full sentences how they answer the question.",
+}
+ASPECT_WORDS = 3  # at most this many terms name a missed aspect (never the key point itself)
+
+
+def aspect_of(key_point: str, answer: str) -> str:
+    """The main terms of a key point that the answer does not use (at most ASPECT_WORDS, the
+    adjacent ones kept together: "call stack"), to name the aspect it misses without giving
+    the key point away."""
+    used = set(content_stems(answer))
+    words = re.findall(r"[A-Za-z][A-Za-z0-9+#-]*", key_point)
+    picked: list[int] = []
+    for i, word in enumerate(words):
+        w = word.lower()
+        if not is_content_word(w) or len(w) < 3 or stem(w) in used:
+            continue
+        if w.endswith(("ing", "ed", "ly")) or any(words[j].lower() == w for j in picked):
+            continue
+        picked.append(i)
+        if len(picked) == ASPECT_WORDS:
+            break
+    phrases: list[list[str]] = []
+    for n, i in enumerate(picked):
+        word = words[i] if any(c.isupper() for c in words[i][1:]) else words[i].lower()
+        # Adjacent terms stay together ("call stack"), but never so many that the phrase
+        # becomes a run of the key point (hyphenated words count each part).
+        joined = phrases and picked[n - 1] == i - 1
+        if joined and len(_WORD.findall(" ".join([*phrases[-1], word]).lower())) < LEAK_RUN:
+            phrases[-1].append(word)
+        else:
+            phrases.append([word])
+    return " and ".join(" ".join(p) for p in phrases)
+
+
+def _feedback(answer: str, m: _Measure, flags: Sequence[EssayFlag]) -> list[str]:
+    if flags:  # a non-answer gets the reason, not hints about the key
+        return [_FLAG_FEEDBACK[flag] for flag in flags]
+    missed = sorted((k for k in m.key_points if not k.covered), key=lambda k: k.coverage)
+    feedback = []
+    for k in missed:
+        aspect = aspect_of(k.text, answer)
+        feedback.append(
+            f"Not explained yet: the point about {aspect}." if aspect
+            else "One aspect of the question is not explained yet."
+        )  # fmt: skip
+    if m.key_points and not missed:
+        feedback.append("All key points are addressed.")
+    off_topic = sum(1 for c in m.topicality if c < ON_TOPIC_LOW)
+    if off_topic and len(m.topicality) > 1:
+        feedback.append(f"{off_topic} of {len(m.topicality)} sentences stray from the question.")
+    if m.n_content < 3:
+        feedback.append("The answer is very short; explain it in a full sentence or two.")
+    return feedback

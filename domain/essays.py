@@ -71,8 +71,11 @@ def needs_review(result: EssayResult, disagreement_threshold: float) -> bool:
 
 
 def capped_for_flags(score: float, flags: Sequence[EssayFlag]) -> float:
-    """A flagged essay scores at most FLAGGED_CEILING, whoever scored it."""
-    return min(score, FLAGGED_CEILING) if flags else score
+    """A flagged essay scores at most FLAGGED_CEILING, whoever scored it: its score is scaled
+    into 0..FLAGGED_CEILING (so flagged essays keep their order), and no answer scores 0."""
+    if EssayFlag.NO_ANSWER in flags:
+        return 0.0
+    return round(score * FLAGGED_CEILING, 4) if flags else score
 
 
 def clamp01(value: float) -> float:

@@ -33,7 +33,7 @@ from domain.essays import EssayResult, EssayTask, answer_hash
 from domain.lifecycle import Status
 from domain.profile import InterestAnswer, ItemScore, SkillProfile, build_profile
 from domain.progress import STAGES, Stage, StageState, StageView, progress_of
-from domain.questions import Criterion, QuestionType
+from domain.questions import DEFAULT_RUBRIC, Criterion, QuestionType
 from domain.recommend import Candidate, Evidence, Pick
 from jobs import events
 from jobs.observability import metrics
@@ -379,7 +379,7 @@ def essay_task(question: AssessmentQuestion, text: str) -> EssayTask:
         answer=text,
         reference_answer=key.get("referenceAnswer"),
         key_points=tuple(key.get("keyPoints") or ()),
-        **({"rubric": rubric} if rubric else {}),
+        rubric=rubric or DEFAULT_RUBRIC,
     )
 
 

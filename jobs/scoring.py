@@ -13,11 +13,19 @@ import logging
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol
 
 from domain import essay_local
 from domain.essay_prompt import MalformedAnswer, build_messages, parse_answer, response_schema
-from domain.essays import CriterionScore, EssayResult, EssayTask, weighted_score
+from domain.essays import (
+    CriterionScore,
+    EssayResult,
+    EssayTask,
+    capped_for_flags,
+    weighted_score,
+)
+from domain.feedback_guard import guard_feedback
 from jobs.llm import LlmClient, LlmUnavailable
 from jobs.minilm import MiniLMBackend, default_backend
 
@@ -59,6 +67,7 @@ class LocalScorer:
             key_points=list(task.key_points) or None,
             weights=weights,
             backend=self._backend,
+            other_questions=task.other_questions,
         )
         measured = {"clarity": scored.clarity, "accuracy": scored.accuracy,
                     "coherence": scored.coherence}  # fmt: skip
@@ -70,12 +79,15 @@ class LocalScorer:
         )  # fmt: skip
         return EssayResult(
             key=task.key,
-            score=weighted_score(criteria, task.rubric),
+            score=capped_for_flags(weighted_score(criteria, task.rubric), scored.flags),
             criteria=criteria,
-            feedback=" ".join(scored.feedback) or "Your answer covers the key points.",
+            feedback=guarded(
+                task, " ".join(scored.feedback) or "Your answer covers the key points."
+            ),
             scored_by="local",
             prompt_version=self.version,
             model=self.name,
+            flags=scored.flags,
         )
 
     async def score(
@@ -83,6 +95,36 @@ class LocalScorer:
     ) -> list[EssayResult]:
         loop = asyncio.get_running_loop()
         return [await loop.run_in_executor(_ENCODER_POOL, self.score_one, t) for t in tasks]
+
+
+def guarded(task: EssayTask, feedback: str) -> str:
+    """Feedback as the student may see it: nothing of the key they have not written."""
+    return guard_feedback(
+        feedback,
+        answer=task.answer,
+        question=task.prompt,
+        secrets=[task.reference_answer or "", *task.key_points],
+    )
+
+
+def with_second_opinion(result: EssayResult, local: EssayResult) -> EssayResult:
+    """An LLM result checked by the local scorer: the local flags apply (a flagged essay
+    scores at most FLAGGED_CEILING whoever scored it), the local score is kept beside it for
+    the review queue, and the feedback is guarded like any other."""
+    flags = local.flags
+    criteria = result.criteria
+    if flags:
+        criteria = tuple(
+            CriterionScore(c.name, capped_for_flags(c.score, flags), c.justification)
+            for c in criteria
+        )
+    return replace(
+        result,
+        score=capped_for_flags(result.score, flags),
+        criteria=criteria,
+        flags=flags,
+        local_score=local.score,
+    )
 
 
 _JUSTIFICATION = {
@@ -113,7 +155,7 @@ class LlmScorer:
         # (the prompt also says to ignore it).
         cleaned = [_without_injection(task) for task in tasks]
         try:
-            return await self.llm.complete_json(
+            results = await self.llm.complete_json(
                 messages=build_messages(cleaned, ids),
                 schema_name="essay_scores",
                 schema=response_schema(),
@@ -130,6 +172,12 @@ class LlmScorer:
             )
             local = await self.fallback.score(tasks, assessment_id=assessment_id, call_key=call_key)
             return [result.as_fallback() for result in local]
+        # The second opinion: cheap, and it catches what a lenient model lets through.
+        local = await self.fallback.score(tasks, assessment_id=assessment_id, call_key=call_key)
+        return [
+            replace(with_second_opinion(result, second), feedback=guarded(task, result.feedback))
+            for task, result, second in zip(tasks, results, local, strict=True)
+        ]
 
 
 def _without_injection(task: EssayTask) -> EssayTask:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.support.client import GraphQLClient
 
@@ -89,12 +93,39 @@ async def start(
     return payload["assessment"]  # type: ignore[no-any-return]
 
 
+# An essay about nothing in particular: a non-answer the local scorer flags (OFF_TOPIC),
+# for tests about what happens to flagged essays.
+NON_ANSWER = "A reasoned answer that explains the idea, gives an example and its trade-offs."
+
+
+@cache
+def _reference_answers() -> dict[str, str]:
+    """The shipped bank's essay prompts and reference answers: what a student who knows the
+    subject would write (the test students answer genuinely; a non-answer is flagged)."""
+    bank = yaml.safe_load((Path(__file__).resolve().parents[2] / "seeds" / "questions.yaml")
+                          .read_text(encoding="utf-8"))  # fmt: skip
+    return {
+        q["prompt"].strip(): " ".join(q["reference_answer"].split())
+        for q in bank["questions"]
+        if q.get("type") == "ESSAY" and q.get("reference_answer")
+    }
+
+
+def genuine_essay(prompt: str) -> str:
+    """A genuine answer to an essay question of the shipped bank (its reference answer), or
+    for a question a test made, an answer built from the question's own words and more."""
+    return _reference_answers().get(prompt.strip()) or (
+        f"{prompt.strip().rstrip('?.')} works as follows: each step is explained with its "
+        "reason, a concrete example shows how it behaves, and its trade-offs are compared."
+    )
+
+
 def valid_answer(question: dict[str, Any]) -> str:
     if question["type"] == "THEORETICAL":
         return str(question["options"][0]["key"])
     if question["type"] == "PROFILE":
         return str(question["scale"]["max"])
-    return "A reasoned answer that explains the idea, gives an example and its trade-offs."
+    return genuine_essay(str(question.get("prompt", "")))
 
 
 async def answer_all(client: GraphQLClient, token: str, assessment: dict[str, Any]) -> None:
