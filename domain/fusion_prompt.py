@@ -18,10 +18,13 @@ from typing import Any
 from domain.essay_prompt import MalformedAnswer
 from domain.profile import SkillProfile
 from domain.recommend import Pick
+from domain.strict_schema import TEXT, closed_object, named
 
-PROMPT_VERSION = "fusion-v1"
+PROMPT_VERSION = "fusion-v2"  # v2: reasons keyed by credential id
 REASON_MAX = 240
 SUMMARY_MAX = 1200
+NO_SUMMARY = "These credentials were chosen from your skill profile."
+NO_REASON = "Chosen for your skill profile."
 
 SYSTEM = """You explain micro-credential recommendations to an IT student.
 
@@ -29,8 +32,8 @@ You receive the student's skill profile and the credentials already chosen for t
 the signals behind its choice and passages from the credential catalog. Write:
 - summary: 2-4 sentences addressed to the student ("you"), on why this set of credentials fits \
 their profile as a whole;
-- for every credential, by its id, a reason: one sentence of at most 200 characters on why it \
-fits this student.
+- reasons: for every credential, under its id, one sentence of at most 200 characters on why \
+it fits this student.
 
 Use only facts from the profile and from that credential's passages. Do not invent prices, \
 durations, exam details, providers or credentials, and do not mention credentials other than \
@@ -90,25 +93,17 @@ def build_messages(
     ]
 
 
-def response_schema() -> dict[str, Any]:
-    item = {
-        "type": "object",
-        "properties": {"id": {"type": "string"}, "reason": {"type": "string"}},
-        "required": ["id", "reason"],
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "summary": {"type": "string"},
-            "items": {"type": "array", "items": item},
-        },
-        "required": ["summary", "items"],
-        "additionalProperties": False,
-    }
+def response_schema(slugs: Sequence[str]) -> dict[str, Any]:
+    """The schema of this request's answer: a summary, and under "reasons" one required
+    property per credential given (its id). Every instance of it is an answer parse_answer
+    accepts: a server that follows the schema can neither leave a credential out nor name one
+    it was not given (see domain/strict_schema.py)."""
+    return closed_object({"summary": TEXT, "reasons": named(slugs, TEXT)})
 
 
 def parse_answer(raw: str | None, slugs: Sequence[str]) -> FusionAnswer:
+    """Exactly what response_schema describes is accepted, and so is the fusion-v1 array
+    shape ("items": [{"id", "reason"}]) that a model may still write from habit."""
     try:
         document = json.loads(raw or "")
     except (TypeError, ValueError) as exc:
@@ -116,25 +111,36 @@ def parse_answer(raw: str | None, slugs: Sequence[str]) -> FusionAnswer:
     if not isinstance(document, Mapping):
         raise MalformedAnswer("not a JSON object")
     summary = document.get("summary")
-    if not isinstance(summary, str) or not summary.strip():
+    if not isinstance(summary, str):
         raise MalformedAnswer("no summary")
-    items = document.get("items")
-    if not isinstance(items, list):
-        raise MalformedAnswer("no 'items' list")
+    pairs = _reasons(document)
     wanted = set(slugs)
     reasons: dict[str, str] = {}
-    for item in items:
-        slug = item.get("id") if isinstance(item, Mapping) else None
-        reason = item.get("reason") if isinstance(item, Mapping) else None
+    for slug, reason in pairs:
         if not isinstance(slug, str) or slug not in wanted:
             raise MalformedAnswer(f"names a credential that was not retrieved: {slug!r}")
-        if not isinstance(reason, str) or not reason.strip():
+        if not isinstance(reason, str):
             raise MalformedAnswer(f"no reason for {slug}")
-        reasons.setdefault(slug, _sentence(reason, REASON_MAX))
+        reasons.setdefault(slug, _sentence(reason, REASON_MAX) or NO_REASON)
     missing = wanted - reasons.keys()
     if missing:
         raise MalformedAnswer(f"no reason for {', '.join(sorted(missing))}")
-    return FusionAnswer(_sentence(summary, SUMMARY_MAX), reasons)
+    # Blank text is schema-valid (OpenAI strict mode has no minLength): a neutral sentence
+    # stands in rather than the whole explanation failing.
+    return FusionAnswer(_sentence(summary, SUMMARY_MAX) or NO_SUMMARY, reasons)
+
+
+def _reasons(document: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    keyed = document.get("reasons")
+    if isinstance(keyed, Mapping):
+        return list(keyed.items())
+    items = document.get("items")
+    if isinstance(items, list):
+        return [
+            (item.get("id"), item.get("reason")) if isinstance(item, Mapping) else (None, None)
+            for item in items
+        ]
+    raise MalformedAnswer("no 'reasons' object")
 
 
 def _sentence(text: str, limit: int) -> str:

@@ -139,7 +139,7 @@ class CatalogRecommender:
             answer = await llm.complete_json(
                 messages=fusion_prompt.build_messages(picks, profile, track),
                 schema_name="recommendation_explanations",
-                schema=fusion_prompt.response_schema(),
+                schema=fusion_prompt.response_schema(slugs),
                 max_tokens=self.services.settings.llm_fusion_max_tokens,
                 purpose="fusion",
                 assessment_id=assessment_id,

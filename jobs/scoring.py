@@ -158,7 +158,7 @@ class LlmScorer:
             results = await self.llm.complete_json(
                 messages=build_messages(cleaned, ids),
                 schema_name="essay_scores",
-                schema=response_schema(),
+                schema=response_schema(tasks, ids),
                 max_tokens=self.max_tokens * len(tasks),
                 purpose="essays",
                 assessment_id=assessment_id,

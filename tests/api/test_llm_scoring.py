@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from domain.essay_prompt import PROMPT_VERSION
 from tests.support.client import register_and_login
 from tests.support.db import rows, scalar, uuid_param
 from tests.support.fake_openai import Behaviour
@@ -72,7 +73,7 @@ async def test_one_call_scores_every_essay(llm: LlmStack) -> None:
         a=uuid_param(llm.server, assessment["id"]),
     )
     assert {(r["scored_by"], r["prompt_version"], r["model"]) for r in stored} == {
-        ("llm", "essay-rubric-v1", "gpt-4o-mini")
+        ("llm", PROMPT_VERSION, "gpt-4o-mini")
     }
 
 
@@ -268,7 +269,7 @@ async def test_admin_rescores_and_history_is_kept(llm: LlmStack) -> None:
     )
     assert len(history) == 6  # three essays, scored twice: the first scores stay
     assert [float(h["score"]) for h in history] == [0.8] * 3 + [0.5] * 3
-    assert {h["prompt_version"] for h in history} == {"essay-rubric-v1"}
+    assert {h["prompt_version"] for h in history} == {PROMPT_VERSION}
 
     draft = await llm.client.data(START, {"input": {"track": "data"}}, student.token)
     refused = await llm.client.data(

@@ -4,8 +4,8 @@ A typical assessment's three essays come from the shipped question bank, each an
 about as many words as its reference answer. The essay-scoring call is built exactly as the
 service builds it, counted with gpt-4o-mini's tokenizer (o200k_base, from bpe-openai), and also
 made through the real openai client against the fake server, whose usage figures use the same
-tokenizer. The completion is a realistic answer of the schema (3 criteria with one-line
-justifications and 2-3 sentences of feedback per essay).
+tokenizer. The completion is a realistic answer of the request's schema (every rubric criterion
+with a one-line justification, and 2-3 sentences of feedback, per essay).
 
 The explanation call of the FUSION stage and the retrieval queries' embeddings are added.
 
@@ -59,31 +59,31 @@ def typical_tasks() -> list[EssayTask]:
     ]
 
 
-def realistic_completion(count: int) -> str:
+def realistic_completion(tasks: list[EssayTask]) -> str:
+    """An answer of the request's schema: every essay by id, every criterion of its rubric."""
     justification = "Covers the main idea correctly but leaves out one of the key points."
     feedback = (
         "You explained the core idea clearly and used the right terms. You did not mention "
         "how the approach behaves when it fails; add that and one concrete example next time."
     )
     return json.dumps({
-        "essays": [
-            {"id": f"E{n}", "feedback": feedback, "criteria": [
-                {"name": name, "score": 0.75, "justification": justification}
-                for name in ("clarity", "accuracy", "coherence")
-            ]}
-            for n in range(1, count + 1)
-        ]
+        "essays": {
+            f"E{n}": {"criteria": {
+                c.name: {"justification": justification, "score": 0.75} for c in task.rubric
+            }, "feedback": feedback}
+            for n, task in enumerate(tasks, start=1)
+        }
     })  # fmt: skip
 
 
 def counted(tasks: list[EssayTask]) -> tuple[int, int]:
     ids = [f"E{n}" for n in range(1, len(tasks) + 1)]
     messages = build_messages(tasks, ids)
-    schema = json.dumps(response_schema())
+    schema = json.dumps(response_schema(tasks, ids))
     prompt = sum(count_tokens(m["content"]) + PER_MESSAGE for m in messages) + PRIMING
     # Structured outputs send the schema too; count it as prompt.
     prompt += count_tokens(schema)
-    return prompt, count_tokens(realistic_completion(len(tasks)))
+    return prompt, count_tokens(realistic_completion(tasks))
 
 
 def fusion_counted() -> tuple[int, int, int]:
@@ -105,7 +105,8 @@ def fusion_counted() -> tuple[int, int, int]:
     picks = rank(candidates, case.profile, case.track)
     messages = fusion_prompt.build_messages(picks, case.profile, case.track)
     prompt = sum(count_tokens(m["content"]) + PER_MESSAGE for m in messages) + PRIMING
-    prompt += count_tokens(json.dumps(fusion_prompt.response_schema()))
+    slugs = [p.scored.candidate.slug for p in picks]
+    prompt += count_tokens(json.dumps(fusion_prompt.response_schema(slugs)))
     reason = (
         "It builds the networking basics you scored lowest in, at a beginner level, "
         "and its labs prepare you for the next step."
@@ -114,7 +115,7 @@ def fusion_counted() -> tuple[int, int, int]:
         "summary": "Your results show networking as the area to build first, and you are keen "
                    "on security. These credentials start with the foundations and lead "
                    "towards security, at a pace that suits a beginner.",
-        "items": [{"id": p.scored.candidate.slug, "reason": reason} for p in picks],
+        "reasons": {slug: reason for slug in slugs},
     })  # fmt: skip
     embedded = sum(count_tokens(q.text) for q in queries_for(case.profile, case.track))
     return prompt, count_tokens(completion), embedded
@@ -128,7 +129,7 @@ async def through_the_client(tasks: list[EssayTask], var: Path) -> dict[str, Any
     database = Database(create_engine(url))
     try:
         async with fake_openai() as fake:
-            fake.responder = lambda request: json.loads(realistic_completion(len(tasks)))
+            fake.responder = lambda request: json.loads(realistic_completion(tasks))
             settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, var_dir=var)
             client = openai_client(settings)
             llm = LlmClient(client, settings, database)

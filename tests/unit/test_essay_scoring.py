@@ -9,7 +9,13 @@ import pytest
 
 from domain.budget import UNKNOWN_MODEL_PRICE, estimate_tokens, price_for, within_budget
 from domain.essay_local import score_essay, strip_injections
-from domain.essay_prompt import MalformedAnswer, build_messages, parse_answer
+from domain.essay_prompt import (
+    NO_FEEDBACK,
+    PROMPT_VERSION,
+    MalformedAnswer,
+    build_messages,
+    parse_answer,
+)
 from domain.essays import EssayTask
 from jobs.minilm import default_backend
 
@@ -41,7 +47,7 @@ def test_a_valid_answer_becomes_a_recomputed_score() -> None:
     [result] = parse_answer(_answer(), [TASK], ["E1"], "gpt-4o-mini")
     assert result.score == pytest.approx(0.6)  # (0.9 + 0.6 + 0.3) / 3
     assert result.scored_by == "llm"
-    assert result.prompt_version == "essay-rubric-v1"
+    assert result.prompt_version == PROMPT_VERSION
     assert [c.name for c in result.criteria] == ["clarity", "accuracy", "coherence"]
 
 
@@ -53,12 +59,20 @@ def test_a_valid_answer_becomes_a_recomputed_score() -> None:
         json.dumps({"essays": [{"id": "E2", "criteria": [], "feedback": "x"}]}),
         _answer(criteria=[{"name": "clarity", "score": 1, "justification": ""}]),
         _answer(criteria=[{"name": "clarity", "score": "high", "justification": ""}]),
-        _answer(feedback="   "),
+        _answer(feedback=None),
     ],
 )
 def test_malformed_answers_are_refused(raw: str) -> None:
     with pytest.raises(MalformedAnswer):
         parse_answer(raw, [TASK], ["E1"], "gpt-4o-mini")
+
+
+def test_blank_feedback_is_schema_valid_and_accepted() -> None:
+    # The schema cannot portably demand non-blank text (OpenAI strict mode has no minLength):
+    # blank feedback is not a reason to throw the scores away.
+    [result] = parse_answer(_answer(feedback="   "), [TASK], ["E1"], "m")
+    assert result.feedback == NO_FEEDBACK
+    assert result.score == pytest.approx(0.6)
 
 
 def test_scores_are_clamped() -> None:
