@@ -9,7 +9,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.pagination import Page, paginate
-from db.tables import AdvisorAssignment, Assessment, EssayScore, EssayScoreOverride
+from db.tables import (
+    AdvisorAssignment,
+    Assessment,
+    AssessmentQuestion,
+    EssayScore,
+    EssayScoreOverride,
+    Response,
+)
 from domain.essays import EssayResult, needs_review
 
 
@@ -174,3 +181,30 @@ async def agreement_pairs(
     for override, score in rows:
         newest[score.id] = (float(override.score), score)
     return list(newest.values())
+
+
+async def review_rows(
+    session: AsyncSession, rows: Sequence[EssayScore]
+) -> tuple[
+    dict[uuid.UUID, AssessmentQuestion], dict[uuid.UUID, Response], dict[uuid.UUID, Assessment]
+]:
+    """What a reviewer needs beside each queued score (the question snapshot, the answer, the
+    assessment), in three queries whatever the page size."""
+    question_ids = list({row.assessment_question_id for row in rows})
+    assessment_ids = list({row.assessment_id for row in rows})
+    if not rows:
+        return {}, {}, {}
+    questions = await session.scalars(
+        sa.select(AssessmentQuestion).where(col(AssessmentQuestion.id).in_(question_ids))
+    )
+    responses = await session.scalars(
+        sa.select(Response).where(col(Response.assessment_question_id).in_(question_ids))
+    )
+    assessments = await session.scalars(
+        sa.select(Assessment).where(col(Assessment.id).in_(assessment_ids))
+    )
+    return (
+        {q.id: q for q in questions},
+        {r.assessment_question_id: r for r in responses},
+        {a.id: a for a in assessments},
+    )
