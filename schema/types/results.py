@@ -16,6 +16,7 @@ from domain import ids
 from domain.essay_flags import EssayFlag, parse_flags
 from domain.profile import Band
 from domain.profile import SkillProfile as DomainProfile
+from domain.stored_feedback import guarded
 from resolvers.context import Context
 from schema.errors import UserError
 from schema.types.catalog import Credential
@@ -67,7 +68,6 @@ class EssayScore:
     question_id: strawberry.ID
     score: float = strawberry.field(description="0..1")
     rubric: list[CriterionScore]
-    feedback: str | None
     scored_by: ScorerKind
     degraded: bool = strawberry.field(
         default=False,
@@ -99,6 +99,26 @@ class EssayScore:
     override: EssayScoreOverride | None = strawberry.field(
         default=None, description="The human score that replaced the machine's, if any."
     )
+    _feedback: strawberry.Private[str | None] = None
+    _assessment_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field
+    async def feedback(self, info: strawberry.Info[Context, None]) -> str | None:
+        """Checked against the question's answer key as it is read: a row stored before the
+        feedback guard existed cannot reveal the key either."""
+        if not self._feedback or self._assessment_id is None:
+            return self._feedback
+        key = ids.decode(ids.Kind.ASSESSMENT_QUESTION, str(self.question_id))
+        questions = await info.context.loaders.assessment_questions.load(self._assessment_id)
+        question = next((q for q in questions if q.id == key), None)
+        if question is None:
+            return None  # no key to check against: say nothing rather than risk it
+        responses = await info.context.loaders.responses.load(self._assessment_id)
+        answer = next((r.answer_text for r in responses if r.assessment_question_id == key), None)
+        return guarded(
+            self._feedback, prompt=question.prompt_snapshot,
+            answer_key=question.answer_key_json or {}, answer=answer,
+        )  # fmt: skip
 
 
 @strawberry.type(description="A human's score replacing a machine score of an essay.")
@@ -338,8 +358,9 @@ def scores_of(stored: StoredResult) -> Scores:
                     CriterionScore(name=c["name"], score=float(c["score"]))
                     for c in e.get("rubric", [])
                 ],
-                feedback=e.get("feedback"),
                 scored_by=ScorerKind(e.get("scoredBy", "local")),
+                _feedback=e.get("feedback"),
+                _assessment_id=stored.score.assessment_id,
                 degraded=bool(e.get("degraded")),
                 prompt_version=e.get("promptVersion"),
                 essay_score_id=strawberry.ID(e["essayScoreId"]) if e.get("essayScoreId") else None,

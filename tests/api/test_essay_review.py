@@ -383,3 +383,59 @@ async def test_refused_overrides_change_nothing(llm: LlmStack) -> None:
 
     assert await _counts(llm, assessment["id"]) == counts
     assert await _result(llm, student.token, assessment["id"]) == before
+
+
+EXPORT = "mutation { exportMyData { data errors { code } } }"
+FEEDBACK = """query R($id: ID!) { result(assessmentId: $id) { scores { essays { questionId
+  feedback } } } }"""
+
+
+async def test_old_feedback_that_quotes_the_key_is_never_shown_or_exported(llm: LlmStack) -> None:
+    """Rows written before the feedback guard: the result and the export check them as they
+    are read (secrets: the snapshot's reference answer and key points)."""
+    import sqlalchemy as sa
+
+    from db.tables import AssessmentQuestion, AssessmentStage, EssayScore, Score
+    from domain.feedback_guard import leaked_runs
+
+    student, assessment, result = await _done(llm)
+    question_id = _key(result["scores"]["essays"][0]["questionId"])
+    async with llm.server.services.db.transaction() as uow:
+        question = await uow.session.get(AssessmentQuestion, question_id)
+        assert question is not None
+        key = question.answer_key_json
+        secrets = [key["referenceAnswer"], *key["keyPoints"]]
+        leaky = f"Good structure. Missing or unclear key point: {key['keyPoints'][0]}."
+        score = (
+            await uow.session.scalars(
+                sa.select(Score).where(Score.assessment_id == _key(assessment["id"]))
+            )
+        ).one()
+        essays = [dict(e) for e in score.essay_scores_json["essays"]]
+        essays[0]["feedback"] = leaky
+        score.essay_scores_json = {"essays": essays}
+        await uow.session.execute(
+            sa.update(EssayScore)
+            .where(EssayScore.assessment_question_id == question_id)
+            .values(feedback=leaky)
+        )
+        stage = (
+            await uow.session.scalars(
+                sa.select(AssessmentStage).where(
+                    AssessmentStage.assessment_id == _key(assessment["id"]),
+                    AssessmentStage.stage == "gpt_essays",
+                )
+            )
+        ).one()
+        stage.output_json = {"essays": essays}
+    assert leaked_runs(leaky, secrets=secrets, known=[question.prompt_snapshot])  # it would leak
+
+    shown = (await llm.client.data(FEEDBACK, {"id": assessment["id"]}, student.token))["result"]
+    feedback = shown["scores"]["essays"][0]["feedback"]
+    assert feedback.startswith("Good structure.")
+    assert not leaked_runs(feedback, secrets=secrets, known=[question.prompt_snapshot])
+    exported = (await llm.client.data(EXPORT, token=student.token))["exportMyData"]
+    assert exported["errors"] == []
+    text = json.dumps(exported["data"])
+    assert "Good structure." in text
+    assert key["keyPoints"][0] not in text
