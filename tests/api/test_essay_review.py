@@ -395,6 +395,8 @@ async def test_old_feedback_that_quotes_the_key_is_never_shown_or_exported(llm: 
     are read (secrets: the snapshot's reference answer and key points)."""
     import sqlalchemy as sa
 
+    from sqlmodel import col
+
     from db.tables import AssessmentQuestion, AssessmentStage, EssayScore, Score
     from domain.feedback_guard import leaked_runs
 
@@ -422,8 +424,8 @@ async def test_old_feedback_that_quotes_the_key_is_never_shown_or_exported(llm: 
         stage = (
             await uow.session.scalars(
                 sa.select(AssessmentStage).where(
-                    AssessmentStage.assessment_id == _key(assessment["id"]),
-                    AssessmentStage.stage == "gpt_essays",
+                    col(AssessmentStage.assessment_id) == _key(assessment["id"]),
+                    col(AssessmentStage.stage) == "gpt_essays",
                 )
             )
         ).one()
