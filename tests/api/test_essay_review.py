@@ -394,7 +394,6 @@ async def test_old_feedback_that_quotes_the_key_is_never_shown_or_exported(llm: 
     """Rows written before the feedback guard: the result and the export check them as they
     are read (secrets: the snapshot's reference answer and key points)."""
     import sqlalchemy as sa
-
     from sqlmodel import col
 
     from db.tables import AssessmentQuestion, AssessmentStage, EssayScore, Score
