@@ -5,7 +5,9 @@ neither its list of personal tables nor its list of institution tables):
 
 - users (the account), refresh_tokens (sessions), advisor_assignments (either side of one);
 - assessments and what hangs off them: assessment_questions (snapshots), responses (answers),
-  essay_scores (scoring history), assessment_stages (pipeline state and intermediate output),
+  essay_scores (scoring history), essay_score_overrides (human scores of their essays; a
+  reviewer's erasure leaves the override, without the reviewer), assessment_stages (pipeline
+  state and intermediate output),
   scores, recommendations, recommendation_items, rag_traces, jobs;
 - recommendation_feedback (by user); llm_usage (by assessment; kept and detached on erasure,
   it holds token counts and cost only); webhook_deliveries (their payload names the person);
@@ -39,6 +41,7 @@ from db.tables import (
     AssessmentStage,
     AuditEvent,
     EssayScore,
+    EssayScoreOverride,
     Job,
     LlmUsage,
     RagTrace,
@@ -153,6 +156,7 @@ class _AssessmentRows:
     questions: dict[uuid.UUID | None, list[AssessmentQuestion]]
     answers: dict[uuid.UUID, Response]
     essay_scores: dict[uuid.UUID | None, list[EssayScore]]
+    overrides: dict[uuid.UUID | None, list[EssayScoreOverride]]
     stages: dict[uuid.UUID | None, list[AssessmentStage]]
     jobs: dict[uuid.UUID | None, list[Job]]
     usage: dict[uuid.UUID | None, list[LlmUsage]]
@@ -176,6 +180,13 @@ async def _assessments(session: AsyncSession, user_id: uuid.UUID) -> list[dict[s
         answers={r.assessment_question_id: r for group in responses.values() for r in group},
         essay_scores=await _by_assessment(
             session, EssayScore, keys, col(EssayScore.created_at), col(EssayScore.id)
+        ),
+        overrides=await _by_assessment(
+            session,
+            EssayScoreOverride,
+            keys,
+            col(EssayScoreOverride.created_at),
+            col(EssayScoreOverride.id),
         ),
         stages=await _by_assessment(session, AssessmentStage, keys, col(AssessmentStage.id)),
         jobs=await _by_assessment(session, Job, keys, col(Job.created_at), col(Job.id)),
@@ -247,6 +258,7 @@ def _assessment(assessment: Assessment, rows: _AssessmentRows) -> dict[str, Any]
         "degraded": assessment.degraded,
         "questions": [_question(q, rows.answers.get(q.id)) for q in rows.questions.get(key, [])],
         "essayScores": [_essay_score(s, guard) for s in rows.essay_scores.get(key, [])],
+        "essayScoreOverrides": [_override(o) for o in rows.overrides.get(key, [])],
         "pipelineStages": [_stage(s, guard) for s in rows.stages.get(key, [])],
         "result": _result(rows.results.get(key), guard),
         "jobs": [_job(j) for j in rows.jobs.get(key, [])],
@@ -292,6 +304,18 @@ def _essay_score(score: EssayScore, guard: _FeedbackGuard) -> dict[str, Any]:
         "promptVersion": score.prompt_version,
         "model": score.model,
         "createdAt": _iso(score.created_at),
+    }
+
+
+def _override(override: EssayScoreOverride) -> dict[str, Any]:
+    # A human's score of the student's essay: theirs to see, with who gave it and why.
+    return {
+        "essayScoreId": ids.encode(ids.Kind.ESSAY_SCORE, override.essay_score_id),
+        "score": override.score,
+        "rubric": override.rubric_json,
+        "reason": override.reason,
+        "reviewerId": _user_ref(override.reviewer_id) if override.reviewer_id else None,
+        "createdAt": _iso(override.created_at),
     }
 
 
@@ -555,6 +579,7 @@ async def _delete_personal_rows(
         ("recommendation_items", _delete_in(RecommendationItem.recommendation_id, recommendations)),
         ("recommendations", _delete_in(Recommendation.assessment_id, mine)),
         ("scores", _delete_in(Score.assessment_id, mine)),
+        ("essay_score_overrides", _delete_in(EssayScoreOverride.assessment_id, mine)),
         ("essay_scores", _delete_in(EssayScore.assessment_id, mine)),
         ("responses", _delete_in(Response.assessment_id, mine)),
         ("assessment_stages", _delete_in(AssessmentStage.assessment_id, mine)),
