@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=30)
     webhook_delivery_retention_days: int = Field(default=90, ge=1)
     essay_wait_seconds: float = Field(default=10.0, ge=0)
+    # An essay goes to human review when the LLM's and the local scorer's overall scores differ
+    # by more than this (or when it is flagged).
+    essay_review_threshold: float = Field(default=0.35, ge=0, le=1)
     worker_poll_delay_seconds: float = Field(default=0.05, gt=0)
     worker_max_jobs: int = Field(default=20, ge=1)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)

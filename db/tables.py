@@ -251,6 +251,7 @@ class EssayScore(SQLModel, table=True):
         sa.CheckConstraint(_in("scored_by", SCORERS), name="scored_by"),
         sa.Index("idx_essay_scores_question", "assessment_question_id", "created_at"),
         sa.Index("idx_essay_scores_assessment", "assessment_id"),
+        sa.Index("idx_essay_scores_review", "needs_review", "created_at"),
     )
 
     id: uuid.UUID = _id()
@@ -264,6 +265,39 @@ class EssayScore(SQLModel, table=True):
     degraded: bool = Field(default=False, nullable=False)
     prompt_version: str = Field(default="", sa_type=sa.Text, nullable=False)
     model: str | None = Field(default=None, sa_type=sa.Text)
+    # EssayFlag values the local scorer raised (domain/essay_flags.py).
+    flags: list[str] = Field(
+        default_factory=list, sa_type=JSONType, nullable=False,
+        sa_column_kwargs={"server_default": "[]"},
+    )  # fmt: skip
+    # The local scorer's second opinion when the LLM made `score`.
+    local_score: float | None = Field(default=None)
+    # Flagged, or the two scorers disagree by more than ESSAY_REVIEW_THRESHOLD.
+    needs_review: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
+    created_at: datetime = _created()
+
+
+class EssayScoreOverride(SQLModel, table=True):
+    """A human's score for one machine score (who, when, why). The machine row is never
+    changed: the result uses the newest override of the essay score it shows."""
+
+    __tablename__ = "essay_score_overrides"
+    __table_args__ = (
+        sa.CheckConstraint("score >= 0 AND score <= 1", name="score"),
+        sa.Index("idx_essay_score_overrides_score", "essay_score_id", "created_at"),
+        sa.Index("idx_essay_score_overrides_assessment", "assessment_id"),
+    )
+
+    id: uuid.UUID = _id()
+    essay_score_id: uuid.UUID = _fk("essay_scores.id")
+    assessment_id: uuid.UUID = _fk("assessments.id")
+    # Null once the reviewer's account is erased: the override stays, anonymous.
+    reviewer_id: uuid.UUID | None = _fk("users.id", ondelete="SET NULL", nullable=True)
+    score: float = Field(nullable=False)
+    rubric_json: list[dict[str, Any]] | None = _json(nullable=True)
+    reason: str = Field(sa_type=sa.Text, nullable=False)
     created_at: datetime = _created()
 
 

@@ -30,6 +30,8 @@ class Kind(StrEnum):
     JOB = "job"
     WEBHOOK = "whk"
     AUDIT_EVENT = "aud"
+    ESSAY_SCORE = "esc"
+    ESSAY_OVERRIDE = "esco"
 
 
 def new_uuid() -> uuid.UUID:

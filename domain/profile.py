@@ -24,8 +24,11 @@ items, answered or not. The formulas:
   f = their share among the n items the variance is multiplied by k = 1 + 0.5 * f, so the SE by
   sqrt(k), and the Wilson half-width by sqrt(k) around the same centre, clamped to [0, 1].
 - confidence level from the interval width w = upper - lower: w <= 0.30 HIGH, w <= 0.50 MEDIUM,
-  else LOW; then one step lower if more than 20% of the items were unanswered, and one step
-  lower if any essay was scored by the fallback scorer (never below LOW).
+  else LOW; then one step lower if more than 20% of the items were unanswered, one step
+  lower if any essay was scored by the fallback scorer, and one step lower if any answered
+  essay awaits human review (never below LOW). A domain with an essay awaiting review is one
+  step lower too, and a reason names it: its score rests on a machine score two opinions do
+  not agree on (or that was flagged).
 - no scored items: overall 0, BEGINNER, confidence LOW with the interval [0, 1] and an SE of
   0.5 (the largest a 0..1 mean can have): nothing is known.
 - interests: per area the answers are normalised to 0..1 by (value - min) / (max - min) and
@@ -94,6 +97,9 @@ class ItemScore:
     answered: bool = True
     # The essay was scored by the fallback (non-LLM) scorer standing in for a failed LLM.
     fallback: bool = False
+    # The essay's machine score awaits a human: it was flagged, or the LLM and the local
+    # scorer disagree (domain/essays.py needs_review). Cleared by a human override.
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,24 +278,32 @@ def _is_fallback_essay(item: ItemScore) -> bool:
     return item.kind == QuestionType.ESSAY.value and item.fallback and item.answered
 
 
+def _in_review(item: ItemScore) -> bool:
+    return item.kind == QuestionType.ESSAY.value and item.needs_review and item.answered
+
+
 def _domain_scores(items: Sequence[ItemScore]) -> tuple[DomainScore, ...]:
     by_domain: dict[str, list[float]] = {}
     for item in items:
         by_domain.setdefault(item.domain, []).append(_item_score(item))
+    reviewed = {item.domain for item in items if _in_review(item)}
     domains = [
-        DomainScore(name, _round(_mean(scores)), len(scores), _domain_confidence(len(scores)))
+        DomainScore(name, _round(_mean(scores)), len(scores), _domain_confidence(len(scores),
+                    in_review=name in reviewed))
         for name, scores in by_domain.items()
-    ]
+    ]  # fmt: skip
     return tuple(sorted(domains, key=lambda d: (-d.score, d.domain)))
 
 
-def _domain_confidence(item_count: int) -> Level:
+def _domain_confidence(item_count: int, in_review: bool = False) -> Level:
     # One or two items say little about a whole domain: one lucky guess is half the evidence.
     if item_count >= DOMAIN_HIGH_FROM:
-        return Level.HIGH
-    if item_count >= DOMAIN_MEDIUM_FROM:
-        return Level.MEDIUM
-    return Level.LOW
+        level = Level.HIGH
+    elif item_count >= DOMAIN_MEDIUM_FROM:
+        level = Level.MEDIUM
+    else:
+        level = Level.LOW
+    return _ONE_LOWER[level] if in_review else level
 
 
 def _confidence(
@@ -306,11 +320,26 @@ def _confidence(
         level = _ONE_LOWER[level]
     if fallback:
         level = _ONE_LOWER[level]
+    in_review: dict[str, int] = {}
+    for item in items:
+        if _in_review(item):
+            in_review[item.domain] = in_review.get(item.domain, 0) + 1
+    if in_review:
+        level = _ONE_LOWER[level]
     return Confidence(
         level=level,
         standard_error=_round(_standard_error(p, n, inflation)),
         interval=(lower, upper),
-        reasons=_reasons(n, lower, upper, domains, unanswered, fallback),
+        reasons=_reasons(n, lower, upper, domains, unanswered, fallback)
+        + _review_reasons(in_review),
+    )
+
+
+def _review_reasons(in_review: dict[str, int]) -> tuple[str, ...]:
+    return tuple(
+        f"{domain} rests on {count} {_plural(count, 'essay')} awaiting human review: flagged, "
+        "or the two scorers disagree."
+        for domain, count in sorted(in_review.items())
     )
 
 

@@ -23,6 +23,8 @@ URL_MAX = 2000
 class WebhookEvent(StrEnum):
     ASSESSMENT_COMPLETED = "assessment.completed"
     ASSESSMENT_FAILED = "assessment.failed"
+    # The result changed after it was DONE (a human override of an essay score).
+    ASSESSMENT_RESCORED = "assessment.rescored"
 
 
 def new_secret() -> str:

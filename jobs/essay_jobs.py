@@ -12,6 +12,7 @@ from arq import Retry
 from db.repositories import assessments as assessments_repo
 from db.repositories import essay_scores as essay_scores_repo
 from db.repositories import jobs as jobs_repo
+from db.repositories import questions as questions_repo
 from db.tables import Response
 from db.types import utcnow
 from domain.essays import answer_hash
@@ -39,6 +40,7 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
             None,
         )
         text = response.answer_text if response else None
+        bank = await questions_repo.essay_references(session)
         done = (
             await essay_scores_repo.latest_for(session, [question_id], "local")
             if text is not None
@@ -51,7 +53,7 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         return
     try:
         [result] = await services.local_scorer.score(
-            [essay_task(question, text)],
+            [essay_task(question, text, bank)],
             assessment_id=row.assessment_id,
             call_key=f"{job_id}:essay",
         )
@@ -69,7 +71,12 @@ async def score_essay(ctx: dict[str, Any], job: str) -> None:
         written = await essay_scores_repo.latest_for(uow.session, [question_id], "local")
         if (question_id, answer_hash(text)) not in written:
             await essay_scores_repo.add(
-                uow.session, row.assessment_id, question_id, answer_hash(text), result
+                uow.session,
+                row.assessment_id,
+                question_id,
+                answer_hash(text),
+                result,
+                services.settings.essay_review_threshold,
             )
         await jobs_repo.settle(uow.session, job_id, "done", utcnow())
     metrics().jobs.add(1, {"task": "score_essay", "event": "succeeded"})

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +23,15 @@ from arq import Retry
 from db.repositories import assessments as assessments_repo
 from db.repositories import essay_scores as essay_scores_repo
 from db.repositories import jobs as jobs_repo
+from db.repositories import questions as questions_repo
 from db.repositories import results as results_repo
 from db.repositories import stages as stages_repo
-from db.tables import Assessment, AssessmentQuestion, Response
+from db.tables import Assessment, AssessmentQuestion, EssayScore, EssayScoreOverride, Response
 from db.types import utcnow
 from domain import ids
 from domain.catalog import Level as CredentialLevel
-from domain.essays import EssayResult, EssayTask, answer_hash
+from domain.essay_flags import parse_flags
+from domain.essays import EssayResult, EssayTask, OtherQuestion, answer_hash
 from domain.lifecycle import Status
 from domain.profile import InterestAnswer, ItemScore, SkillProfile, build_profile
 from domain.progress import STAGES, Stage, StageState, StageView, progress_of
@@ -78,7 +80,7 @@ async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
     metrics().jobs.add(1, {"task": "run_pipeline", "event": "started"})
     assessment_id = claimed.assessment_id
     try:
-        async with _lease(services, job_id):
+        async with holding_lease(services, job_id):
             run = await _load(services, assessment_id, job_id)
             if run is None:
                 await services.settle_job(job_id, "done")
@@ -96,7 +98,7 @@ async def run_pipeline(ctx: dict[str, Any], job: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _lease(services: Services, job_id: uuid.UUID) -> AsyncIterator[None]:
+async def holding_lease(services: Services, job_id: uuid.UUID) -> AsyncIterator[None]:
     """Renew the job's lease while this run works, so the sweeper knows it is alive."""
     lease = services.settings.job_lease_seconds
 
@@ -323,13 +325,16 @@ async def gpt_essays(run: Run) -> dict[str, Any]:
             break
         await asyncio.sleep(0.25)
     if missing:
-        tasks = [essay_task(q, answered[q.id]) for q in missing]
+        async with services.db.read() as session:
+            bank = await questions_repo.essay_references(session)
+        tasks = [essay_task(q, answered[q.id], bank) for q in missing]
         try:
             results = await services.scorer.score(
                 tasks, assessment_id=run.assessment.id, call_key=f"{run.job_id}:essays"
             )
         except Exception as exc:
             raise StageError(f"essay scoring failed: {exc}") from exc
+        threshold = services.settings.essay_review_threshold
         async with services.db.transaction() as uow:
             # A per-essay job still running when the wait above ran out scores the same answer
             # and writes it too (its scorer is busy for longer in a cold worker). Both writers
@@ -342,32 +347,77 @@ async def gpt_essays(run: Run) -> dict[str, Any]:
             for question, result in zip(missing, results, strict=True):
                 key = (question.id, answer_hash(answered[question.id]))
                 scores[key] = written.get(key) or await essay_scores_repo.add(
-                    uow.session, run.assessment.id, question.id, key[1], result
+                    uow.session, run.assessment.id, question.id, key[1], result, threshold
                 )
+    chosen = {
+        q.id: scores.get((q.id, answer_hash(answered[q.id]))) for q in essays if q.id in answered
+    }
+    async with services.db.read() as session:
+        overrides = await essay_scores_repo.overrides_for(
+            session, [row.id for row in chosen.values() if row is not None]
+        )
+    return {"essays": essay_items(essays, answered, chosen, overrides)}
+
+
+def essay_items(
+    essays: Sequence[AssessmentQuestion],
+    answered: Mapping[uuid.UUID, str],
+    chosen: Mapping[uuid.UUID, EssayScore | None],
+    overrides: Mapping[uuid.UUID, EssayScoreOverride],
+) -> list[dict[str, Any]]:
+    """The GPT_ESSAYS output (and the stored result's essays): one item per essay question,
+    from the essay score each answer got and its newest human override, which replaces the
+    machine's score and rubric (the machine's stay beside it, as machineScore)."""
     items = []
     for question in essays:
-        text = answered.get(question.id)
-        score = scores.get((question.id, answer_hash(text))) if text else None
+        row = chosen.get(question.id) if question.id in answered else None
+        override = overrides.get(row.id) if row is not None else None
+        rubric = [
+            {"name": c["name"], "score": c["score"]} for c in (row.rubric_json if row else [])
+        ]
+        if override is not None and override.rubric_json:
+            rubric = [{"name": c["name"], "score": c["score"]} for c in override.rubric_json]
         items.append(
             {
                 "questionId": ids.encode(ids.Kind.ASSESSMENT_QUESTION, question.id),
                 "domain": question.domain,
-                "answered": text is not None,
-                "score": score.score if score else 0.0,
-                "rubric": [
-                    {"name": c["name"], "score": c["score"]}
-                    for c in (score.rubric_json if score else [])
-                ],
-                "feedback": score.feedback if score else "No answer was given.",
-                "scoredBy": score.scored_by if score else "local",
-                "degraded": bool(score and score.degraded),
-                "promptVersion": score.prompt_version if score else None,
+                "answered": question.id in answered,
+                "score": (override.score if override else row.score) if row else 0.0,
+                "rubric": rubric,
+                "feedback": row.feedback if row else "No answer was given.",
+                "scoredBy": row.scored_by if row else "local",
+                "degraded": bool(row and row.degraded),
+                "promptVersion": row.prompt_version if row else None,
+                "essayScoreId": ids.encode(ids.Kind.ESSAY_SCORE, row.id) if row else None,
+                "machineScore": row.score if row else None,
+                "localScore": row.local_score if row else None,
+                "flags": [f.value for f in parse_flags(row.flags)] if row else [],
+                # Resolved once a human has scored it.
+                "needsReview": bool(row and row.needs_review and override is None),
+                "override": _override_dict(override) if override else None,
             }
         )
-    return {"essays": items}
+    return items
 
 
-def essay_task(question: AssessmentQuestion, text: str) -> EssayTask:
+def _override_dict(override: EssayScoreOverride) -> dict[str, Any]:
+    return {
+        "id": ids.encode(ids.Kind.ESSAY_OVERRIDE, override.id),
+        "score": override.score,
+        "reason": override.reason,
+        "reviewerId": (
+            ids.encode(ids.Kind.USER, override.reviewer_id) if override.reviewer_id else None
+        ),
+        "at": override.created_at.isoformat(),
+    }
+
+
+def essay_task(
+    question: AssessmentQuestion, text: str, bank: Sequence[tuple[uuid.UUID, str, str]] = ()
+) -> EssayTask:
+    """The scorer's task for one answer. `bank` is every active essay question of the bank
+    (questions_repo.essay_references): the others are what an off-question answer is matched
+    against."""
     rubric = tuple(
         Criterion(c["name"], c.get("description"), float(c.get("weight", 1.0)))
         for c in question.rubric_snapshot or []
@@ -380,6 +430,11 @@ def essay_task(question: AssessmentQuestion, text: str) -> EssayTask:
         reference_answer=key.get("referenceAnswer"),
         key_points=tuple(key.get("keyPoints") or ()),
         rubric=rubric or DEFAULT_RUBRIC,
+        other_questions=tuple(
+            OtherQuestion(prompt, reference)
+            for bank_id, prompt, reference in bank
+            if bank_id != question.question_id and prompt != question.prompt_snapshot
+        ),
     )
 
 
@@ -401,7 +456,8 @@ def profile_from(
         for t in theory
     ] + [
         ItemScore(e["questionId"], "essay", e["domain"], float(e["score"]),
-                  answered=e["answered"], fallback=bool(e["degraded"]))
+                  answered=e["answered"], fallback=bool(e["degraded"]),
+                  needs_review=bool(e.get("needsReview")))
         for e in essays
     ]  # fmt: skip
     answers = [InterestAnswer(i["area"], i["value"], i["min"], i["max"]) for i in interests]

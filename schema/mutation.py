@@ -12,6 +12,7 @@ from resolvers import catalog as catalog_resolvers
 from resolvers import people, privacy, question_bank
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
+from resolvers import review as review_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.errors import UserError, note_user_error, payload_or_errors
@@ -41,10 +42,12 @@ from schema.types.questions import (
 )
 from schema.types.rag import RebuildIndexPayload
 from schema.types.results import (
+    EssayScoreOverride,
     Recommendation,
     RecommendationFeedbackInput,
     RecommendationFeedbackPayload,
 )
+from schema.types.review import OverrideEssayScoreInput, OverrideEssayScorePayload
 from schema.types.users import (
     AuthPayload,
     LoginInput,
@@ -330,6 +333,32 @@ class Mutation:
             )
 
         return await payload_or_errors(info, SubmitAssessmentPayload, run())
+
+    @strawberry.mutation(
+        description="ADVISOR (assigned students) and ADMIN: a human score replaces a machine "
+        "essay score (which stays in the history). The profile and recommendations are rebuilt "
+        "by the returned job; subscribers and the assessment.rescored webhook are notified."
+    )
+    async def override_essay_score(
+        self, info: Info, input: OverrideEssayScoreInput
+    ) -> OverrideEssayScorePayload:
+        async def run() -> OverrideEssayScorePayload:
+            rubric = (
+                None
+                if input.rubric is None or input.rubric is strawberry.UNSET
+                else [review_resolvers.CriterionInput(c.name, c.score) for c in input.rubric]
+            )
+            override, assessment, job = await review_resolvers.override_essay_score(
+                info.context, essay_score_id=str(input.essay_score_id), score=input.score,
+                reason=input.reason, rubric=rubric,
+            )  # fmt: skip
+            return OverrideEssayScorePayload(
+                override=EssayScoreOverride.from_row(override),
+                assessment=Assessment.from_row(assessment),
+                job=Job.from_row(job),
+            )
+
+        return await payload_or_errors(info, OverrideEssayScorePayload, run())
 
     @strawberry.mutation(
         description="ADMIN: re-embed the active catalog and drop inactive credentials from the "

@@ -23,6 +23,7 @@ from resolvers import people, question_bank
 from resolvers import progress as progress_resolvers
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
+from resolvers import review as review_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.types.assessments import (
@@ -48,6 +49,7 @@ from schema.types.results import (
     profile_of,
     scores_of,
 )
+from schema.types.review import ReviewItem, ReviewItemConnection, ReviewItemEdge
 from schema.types.users import User, UserConnection, UserEdge
 from schema.types.webhooks import WebhookEndpoint
 
@@ -213,6 +215,18 @@ class Query:
             weak_in=weak_in, band=band,
         )  # fmt: skip
         return connection(UserConnection, UserEdge, page, User.from_row)
+
+    @strawberry.field(
+        description="ADVISOR (their assigned students) and ADMIN: essays of DONE assessments "
+        "that need a human (flagged, or the LLM and the local scorer disagree), not overridden "
+        "yet, oldest first."
+    )
+    async def review_queue(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> ReviewItemConnection:
+        page = await review_resolvers.review_queue(info.context, first=_first(first, 20),
+                                                   after=after)  # fmt: skip
+        return connection(ReviewItemConnection, ReviewItemEdge, page, ReviewItem.from_entry)
 
     @strawberry.field(description="ADVISOR (assigned students) and ADMIN.")
     async def user(self, info: Info, id: strawberry.ID) -> User | None:

@@ -5,7 +5,9 @@ neither its list of personal tables nor its list of institution tables):
 
 - users (the account), refresh_tokens (sessions), advisor_assignments (either side of one);
 - assessments and what hangs off them: assessment_questions (snapshots), responses (answers),
-  essay_scores (scoring history), assessment_stages (pipeline state and intermediate output),
+  essay_scores (scoring history), essay_score_overrides (human scores of their essays; a
+  reviewer's erasure leaves the override, without the reviewer), assessment_stages (pipeline
+  state and intermediate output),
   scores, recommendations, recommendation_items, rag_traces, jobs;
 - recommendation_feedback (by user); llm_usage (by assessment; kept and detached on erasure,
   it holds token counts and cost only); webhook_deliveries (their payload names the person);
@@ -39,6 +41,7 @@ from db.tables import (
     AssessmentStage,
     AuditEvent,
     EssayScore,
+    EssayScoreOverride,
     Job,
     LlmUsage,
     RagTrace,
@@ -56,6 +59,7 @@ from domain import ids
 from domain.lifecycle import Status
 from domain.privacy import AuditTrace, ErasedPerson, anonymise
 from domain.questions import QuestionType
+from domain.stored_feedback import guarded
 from domain.webhooks import host_of
 
 EXPORT_FORMAT = "microcred-assess.personal-data.v1"
@@ -152,6 +156,7 @@ class _AssessmentRows:
     questions: dict[uuid.UUID | None, list[AssessmentQuestion]]
     answers: dict[uuid.UUID, Response]
     essay_scores: dict[uuid.UUID | None, list[EssayScore]]
+    overrides: dict[uuid.UUID | None, list[EssayScoreOverride]]
     stages: dict[uuid.UUID | None, list[AssessmentStage]]
     jobs: dict[uuid.UUID | None, list[Job]]
     usage: dict[uuid.UUID | None, list[LlmUsage]]
@@ -176,6 +181,13 @@ async def _assessments(session: AsyncSession, user_id: uuid.UUID) -> list[dict[s
         essay_scores=await _by_assessment(
             session, EssayScore, keys, col(EssayScore.created_at), col(EssayScore.id)
         ),
+        overrides=await _by_assessment(
+            session,
+            EssayScoreOverride,
+            keys,
+            col(EssayScoreOverride.created_at),
+            col(EssayScoreOverride.id),
+        ),
         stages=await _by_assessment(session, AssessmentStage, keys, col(AssessmentStage.id)),
         jobs=await _by_assessment(session, Job, keys, col(Job.created_at), col(Job.id)),
         usage=await _by_assessment(session, LlmUsage, keys, col(LlmUsage.created_at)),
@@ -195,8 +207,45 @@ async def _by_assessment(
     return grouped
 
 
+class _FeedbackGuard:
+    """Stored feedback of one assessment, checked against its answer key on the way out: rows
+    written before the feedback guard existed must not leak the key through the export."""
+
+    def __init__(self, questions: Sequence[AssessmentQuestion], answers: dict[uuid.UUID, Response]):
+        self._questions = {q.id: q for q in questions}
+        self._answers = answers
+
+    def __call__(self, question_id: uuid.UUID | None, feedback: str | None) -> str | None:
+        question = self._questions.get(question_id) if question_id else None
+        if not feedback:
+            return feedback
+        if question is None:
+            return None  # no key to check against: export nothing rather than risk it
+        response = self._answers.get(question.id)
+        return guarded(
+            feedback, prompt=question.prompt_snapshot, answer_key=question.answer_key_json or {},
+            answer=response.answer_text if response else None,
+        )  # fmt: skip
+
+    def items(self, essays: Any) -> Any:
+        """A stored essays document ({"essays": [...]}) with every feedback guarded."""
+        if not isinstance(essays, dict) or not isinstance(essays.get("essays"), list):
+            return essays
+        guarded_items = []
+        for item in essays["essays"]:
+            if isinstance(item, dict) and "feedback" in item:
+                raw_id = item.get("questionId")
+                key = ids.decode(ids.Kind.ASSESSMENT_QUESTION, raw_id) if isinstance(
+                    raw_id, str
+                ) else None  # fmt: skip
+                item = {**item, "feedback": self(key, item.get("feedback"))}
+            guarded_items.append(item)
+        return {**essays, "essays": guarded_items}
+
+
 def _assessment(assessment: Assessment, rows: _AssessmentRows) -> dict[str, Any]:
     key = assessment.id
+    guard = _FeedbackGuard(rows.questions.get(key, []), rows.answers)
     return {
         "id": ids.encode(ids.Kind.ASSESSMENT, key),
         "track": assessment.track,
@@ -208,9 +257,10 @@ def _assessment(assessment: Assessment, rows: _AssessmentRows) -> dict[str, Any]
         "completedAt": _iso(assessment.completed_at),
         "degraded": assessment.degraded,
         "questions": [_question(q, rows.answers.get(q.id)) for q in rows.questions.get(key, [])],
-        "essayScores": [_essay_score(s) for s in rows.essay_scores.get(key, [])],
-        "pipelineStages": [_stage(s) for s in rows.stages.get(key, [])],
-        "result": _result(rows.results.get(key)),
+        "essayScores": [_essay_score(s, guard) for s in rows.essay_scores.get(key, [])],
+        "essayScoreOverrides": [_override(o) for o in rows.overrides.get(key, [])],
+        "pipelineStages": [_stage(s, guard) for s in rows.stages.get(key, [])],
+        "result": _result(rows.results.get(key), guard),
         "jobs": [_job(j) for j in rows.jobs.get(key, [])],
         "llmUsage": [_usage(u) for u in rows.usage.get(key, [])],
     }
@@ -243,12 +293,12 @@ def _answer(response: Response) -> dict[str, Any]:
     }
 
 
-def _essay_score(score: EssayScore) -> dict[str, Any]:
+def _essay_score(score: EssayScore, guard: _FeedbackGuard) -> dict[str, Any]:
     return {
         "questionId": ids.encode(ids.Kind.ASSESSMENT_QUESTION, score.assessment_question_id),
         "score": score.score,
         "rubric": score.rubric_json,
-        "feedback": score.feedback,
+        "feedback": guard(score.assessment_question_id, score.feedback),
         "scoredBy": score.scored_by.upper(),
         "degraded": score.degraded,
         "promptVersion": score.prompt_version,
@@ -257,7 +307,19 @@ def _essay_score(score: EssayScore) -> dict[str, Any]:
     }
 
 
-def _stage(stage: AssessmentStage) -> dict[str, Any]:
+def _override(override: EssayScoreOverride) -> dict[str, Any]:
+    # A human's score of the student's essay: theirs to see, with who gave it and why.
+    return {
+        "essayScoreId": ids.encode(ids.Kind.ESSAY_SCORE, override.essay_score_id),
+        "score": override.score,
+        "rubric": override.rubric_json,
+        "reason": override.reason,
+        "reviewerId": _user_ref(override.reviewer_id) if override.reviewer_id else None,
+        "createdAt": _iso(override.created_at),
+    }
+
+
+def _stage(stage: AssessmentStage, guard: _FeedbackGuard) -> dict[str, Any]:
     return {
         "stage": stage.stage.upper(),
         "state": stage.state.upper(),
@@ -267,23 +329,23 @@ def _stage(stage: AssessmentStage) -> dict[str, Any]:
         "lastError": stage.last_error,
         # Intermediate results computed from the answers (theory marks, essay scores,
         # retrieval candidates): derived personal data, so part of the copy.
-        "output": stage.output_json,
+        "output": guard.items(stage.output_json),
     }
 
 
-def _result(stored: StoredResult | None) -> dict[str, Any] | None:
+def _result(stored: StoredResult | None, guard: _FeedbackGuard) -> dict[str, Any] | None:
     if stored is None:
         return None
     return {
-        "scores": _scores(stored.score),
+        "scores": _scores(stored.score, guard),
         "recommendation": _recommendation(stored),
     }
 
 
-def _scores(score: Score) -> dict[str, Any]:
+def _scores(score: Score, guard: _FeedbackGuard) -> dict[str, Any]:
     return {
         "theoretical": score.theory_score_json,
-        "essays": score.essay_scores_json,
+        "essays": guard.items(score.essay_scores_json),
         "interests": score.profile_signals_json,
         "profile": score.profile_json,
         "computedAt": _iso(score.computed_at),
@@ -517,6 +579,7 @@ async def _delete_personal_rows(
         ("recommendation_items", _delete_in(RecommendationItem.recommendation_id, recommendations)),
         ("recommendations", _delete_in(Recommendation.assessment_id, mine)),
         ("scores", _delete_in(Score.assessment_id, mine)),
+        ("essay_score_overrides", _delete_in(EssayScoreOverride.assessment_id, mine)),
         ("essay_scores", _delete_in(EssayScore.assessment_id, mine)),
         ("responses", _delete_in(Response.assessment_id, mine)),
         ("assessment_stages", _delete_in(AssessmentStage.assessment_id, mine)),

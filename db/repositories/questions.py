@@ -127,3 +127,14 @@ async def active_pool(session: AsyncSession) -> list[Candidate]:
         )
         for row in rows
     ]
+
+
+async def essay_references(session: AsyncSession) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, prompt, reference answer) of every active essay question of the bank: what an
+    essay is compared with to recognise an answer to another question."""
+    rows = await session.execute(
+        sa.select(col(Question.id), col(Question.prompt), col(Question.reference_answer))
+        .where(col(Question.type) == QuestionType.ESSAY.value, col(Question.active).is_(True))
+        .order_by(col(Question.id))
+    )
+    return [(key, prompt, reference or "") for key, prompt, reference in rows]

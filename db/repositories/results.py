@@ -187,3 +187,68 @@ async def set_feedback(
             set_={"accepted": accepted, "comment": comment, "updated_at": now},
         )
     )
+
+
+async def replace_recommendation(
+    session: AsyncSession,
+    recommendation: Recommendation,
+    *,
+    summary: str,
+    degraded: bool,
+    items: Sequence[ItemToStore],
+    now: datetime,
+) -> None:
+    """New picks for a stored bundle (the profile changed after a human override). An item
+    whose credential is picked again keeps its row, so the student's feedback on it stays;
+    items no longer picked go, with their traces and feedback (that recommendation is no longer
+    made)."""
+    recommendation.summary_text = summary
+    recommendation.degraded = degraded
+    recommendation.generated_at = now
+    existing = {
+        row.credential_id: row
+        for row in await session.scalars(
+            sa.select(RecommendationItem).where(
+                col(RecommendationItem.recommendation_id) == recommendation.id
+            )
+        )
+    }
+    await session.execute(
+        sa.delete(RagTrace).where(col(RagTrace.recommendation_id) == recommendation.id)
+    )
+    # Ranks are unique per bundle: park the kept rows out of the way before renumbering.
+    for row in existing.values():
+        row.rank = -row.rank - 1
+    await session.flush()
+    wanted = {item.credential_id for item in items}
+    dropped = [row.id for key, row in existing.items() if key not in wanted]
+    if dropped:
+        await session.execute(
+            sa.delete(RecommendationFeedback).where(
+                col(RecommendationFeedback.item_id).in_(dropped)
+            )
+        )
+        await session.execute(
+            sa.delete(RecommendationItem).where(col(RecommendationItem.id).in_(dropped))
+        )
+    existing = {key: row for key, row in existing.items() if key in wanted}
+    await session.flush()
+    for item in items:
+        row = existing.get(item.credential_id) or RecommendationItem(
+            recommendation_id=recommendation.id, credential_id=item.credential_id, rank=item.rank
+        )
+        row.rank, row.reason_short, row.fit_score = item.rank, item.reason, item.fit
+        session.add(row)
+        await session.flush()
+        for trace in item.traces:
+            session.add(
+                RagTrace(
+                    recommendation_id=recommendation.id,
+                    item_id=row.id,
+                    source_title=trace.get("source"),
+                    snippet=trace.get("snippet"),
+                    source_url=trace.get("url"),
+                    score=trace.get("score"),
+                )
+            )
+    await session.flush()

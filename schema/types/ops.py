@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.stats import Agreement
 from jobs.queue_stats import QueueSnapshot
 from resolvers.analytics import AnalyticsFigures
+from schema.types.results import ScorerKind
 
 
 @strawberry.type
@@ -34,6 +36,31 @@ class QueueStats:
 
 
 @strawberry.type(
+    description="How one machine scorer agrees with the humans who overrode essay scores, over "
+    "every override (the newest of each essay score). LOCAL includes the local scorer's second "
+    "opinion beside LLM scores."
+)
+class ScorerAgreement:
+    scorer: ScorerKind
+    count: int = strawberry.field(description="Overridden essay scores with this scorer's score.")
+    mean_absolute_difference: float | None = strawberry.field(
+        description="Mean of |human - machine|; null without overrides."
+    )
+    pearson_r: float | None = strawberry.field(
+        name="pearsonR", description="Null with fewer than two, or when a side does not vary."
+    )
+
+    @classmethod
+    def from_domain(cls, figures: Agreement) -> ScorerAgreement:
+        return cls(
+            scorer=ScorerKind(figures.scorer),
+            count=figures.count,
+            mean_absolute_difference=figures.mean_absolute_difference,
+            pearson_r=figures.pearson_r,
+        )
+
+
+@strawberry.type(
     description="Figures over the last `windowDays` days, except spend (this calendar month, "
     "UTC) and queue (now). A rate or percentile is null when there is nothing to measure yet."
 )
@@ -60,6 +87,9 @@ class Analytics:
     llm_spend_this_month_usd: float = strawberry.field(name="llmSpendThisMonthUsd")
     llm_budget_month_usd: float = strawberry.field(name="llmBudgetMonthUsd")
     queue: QueueStats
+    scoring_agreement: list[ScorerAgreement] = strawberry.field(
+        default_factory=list, description="Machine vs human over all essay overrides."
+    )
 
     @classmethod
     def from_figures(cls, figures: AnalyticsFigures) -> Analytics:
@@ -75,4 +105,5 @@ class Analytics:
             llm_spend_this_month_usd=figures.llm_spend_this_month,
             llm_budget_month_usd=figures.llm_budget_month,
             queue=QueueStats.from_snapshot(figures.queue),
+            scoring_agreement=[ScorerAgreement.from_domain(a) for a in figures.scoring_agreement],
         )

@@ -9,15 +9,25 @@ import strawberry
 
 from db.repositories.results import StoredResult
 from db.tables import Credential as CredentialRow
+from db.tables import EssayScoreOverride as EssayScoreOverrideRow
 from db.tables import RagTrace as RagTraceRow
 from db.tables import RecommendationItem
 from domain import ids
+from domain.essay_flags import EssayFlag, parse_flags
 from domain.profile import Band
 from domain.profile import SkillProfile as DomainProfile
+from domain.stored_feedback import guarded
 from resolvers.context import Context
 from schema.errors import UserError
 from schema.types.catalog import Credential
 from schema.types.common import Node
+
+strawberry.enum(
+    EssayFlag,
+    name="EssayFlag",
+    description="What an essay was recognised as when it is not a genuine attempt at the "
+    "question. A flagged essay scores at most 0.1 and goes to human review.",
+)
 
 
 @strawberry.enum
@@ -58,7 +68,6 @@ class EssayScore:
     question_id: strawberry.ID
     score: float = strawberry.field(description="0..1")
     rubric: list[CriterionScore]
-    feedback: str | None
     scored_by: ScorerKind
     degraded: bool = strawberry.field(
         default=False,
@@ -68,6 +77,83 @@ class EssayScore:
     prompt_version: str | None = strawberry.field(
         default=None, description="Version of the scorer or prompt template that scored it."
     )
+    essay_score_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The machine score this is (overrideEssayScore takes it); null when the "
+        "essay was not answered.",
+    )
+    flags: list[EssayFlag] = strawberry.field(
+        default_factory=list, description="Why the machine does not take this essay at face value."
+    )
+    needs_review: bool = strawberry.field(
+        default=False,
+        description="Flagged, or the LLM and the local scorer disagree by more than "
+        "ESSAY_REVIEW_THRESHOLD, and no human has scored it yet.",
+    )
+    machine_score: float | None = strawberry.field(
+        default=None, description="The machine's score, also when a human override replaced it."
+    )
+    local_score: float | None = strawberry.field(
+        default=None, description="The local scorer's second opinion when the LLM scored it."
+    )
+    override: EssayScoreOverride | None = strawberry.field(
+        default=None, description="The human score that replaced the machine's, if any."
+    )
+    _feedback: strawberry.Private[str | None] = None
+    _assessment_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field
+    async def feedback(self, info: strawberry.Info[Context, None]) -> str | None:
+        """Checked against the question's answer key as it is read: a row stored before the
+        feedback guard existed cannot reveal the key either."""
+        if not self._feedback or self._assessment_id is None:
+            return self._feedback
+        key = ids.decode(ids.Kind.ASSESSMENT_QUESTION, str(self.question_id))
+        questions = await info.context.loaders.assessment_questions.load(self._assessment_id)
+        question = next((q for q in questions if q.id == key), None)
+        if question is None:
+            return None  # no key to check against: say nothing rather than risk it
+        responses = await info.context.loaders.responses.load(self._assessment_id)
+        answer = next((r.answer_text for r in responses if r.assessment_question_id == key), None)
+        return guarded(
+            self._feedback, prompt=question.prompt_snapshot,
+            answer_key=question.answer_key_json or {}, answer=answer,
+        )  # fmt: skip
+
+
+@strawberry.type(description="A human's score replacing a machine score of an essay.")
+class EssayScoreOverride:
+    id: strawberry.ID
+    score: float = strawberry.field(description="0..1")
+    reason: str
+    reviewer_id: strawberry.ID | None = strawberry.field(
+        description="Who overrode it; null once their account was erased."
+    )
+    created_at: datetime
+
+    @classmethod
+    def from_item(cls, raw: dict[str, Any]) -> EssayScoreOverride:
+        return cls(
+            id=strawberry.ID(raw["id"]),
+            score=float(raw["score"]),
+            reason=str(raw.get("reason") or ""),
+            reviewer_id=strawberry.ID(raw["reviewerId"]) if raw.get("reviewerId") else None,
+            created_at=datetime.fromisoformat(raw["at"]),
+        )
+
+    @classmethod
+    def from_row(cls, row: EssayScoreOverrideRow) -> EssayScoreOverride:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.ESSAY_OVERRIDE, row.id)),
+            score=row.score,
+            reason=row.reason,
+            reviewer_id=(
+                strawberry.ID(ids.encode(ids.Kind.USER, row.reviewer_id))
+                if row.reviewer_id
+                else None
+            ),
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type
@@ -272,10 +358,19 @@ def scores_of(stored: StoredResult) -> Scores:
                     CriterionScore(name=c["name"], score=float(c["score"]))
                     for c in e.get("rubric", [])
                 ],
-                feedback=e.get("feedback"),
                 scored_by=ScorerKind(e.get("scoredBy", "local")),
+                _feedback=e.get("feedback"),
+                _assessment_id=stored.score.assessment_id,
                 degraded=bool(e.get("degraded")),
                 prompt_version=e.get("promptVersion"),
+                essay_score_id=strawberry.ID(e["essayScoreId"]) if e.get("essayScoreId") else None,
+                flags=list(parse_flags(e.get("flags"))),
+                needs_review=bool(e.get("needsReview")),
+                machine_score=(
+                    float(e["machineScore"]) if e.get("machineScore") is not None else None
+                ),
+                local_score=float(e["localScore"]) if e.get("localScore") is not None else None,
+                override=EssayScoreOverride.from_item(e["override"]) if e.get("override") else None,
             )
             for e in essays
         ],

@@ -97,6 +97,33 @@ async def unanswered_draft(world: World, persona: str) -> dict[str, Any]:
     return {"id": draft["id"]}
 
 
+async def override_input(world: World, persona: str) -> dict[str, Any]:
+    """An override of the newest essay score of the owner's DONE assessment (a re-score in an
+    earlier row may still be running) with the score the machine gave: access is what is
+    tested, and the owner's profile stays as it was."""
+    import asyncio
+
+    from domain import ids
+    from tests.support.db import rows, scalar, uuid_param
+
+    for _ in range(600):  # a re-score of an earlier row adds newer scores when it finishes
+        running = await scalar(
+            world.server, "SELECT count(*) FROM jobs WHERE assessment_id = :a AND type = "
+            "'rescore' AND status IN ('queued', 'processing')", a=uuid_param(world.server,
+                                                                             world.done),
+        )  # fmt: skip
+        if not running:
+            break
+        await asyncio.sleep(0.1)
+    [newest, *_] = await rows(
+        world.server, "SELECT id, score FROM essay_scores WHERE assessment_id = :a "
+        "ORDER BY id DESC", a=uuid_param(world.server, world.done),
+    )  # fmt: skip
+    essay_score_id = ids.encode(ids.Kind.ESSAY_SCORE, uuid.UUID(str(newest["id"])))
+    return {"input": {"essayScoreId": essay_score_id, "score": float(newest["score"]),
+                      "reason": "Access-control check."}}  # fmt: skip
+
+
 async def own_refresh_token(world: World, persona: str) -> dict[str, Any]:
     account = world.extra.get(f"fresh:{persona}")
     return {"token": account.refresh_token if account else "not-a-token"}
@@ -204,6 +231,7 @@ OPS: list[Op] = [
        "query R($id: ID!) { recommendations(assessmentId: $id) { summary } }", given(id="done")),
     Op("query students", "{ students { totalCount } }", none),
     Op("query user", "query U($id: ID!) { user(id: $id) { email } }", owner_id),
+    Op("query reviewQueue", "{ reviewQueue { totalCount } }", none),
     Op("query questions", "{ questions(first: 1) { totalCount } }", none),
     Op("query assessmentForm", "{ assessmentForm { name } }", none),
     Op("query credentials", "{ credentials(first: 1) { totalCount } }", none),
@@ -265,6 +293,9 @@ OPS: list[Op] = [
        f"retryAssessment(assessmentId: $id) {{ job {{ id }} {PAYLOAD} }} }}", given(id="done")),
     Op("mutation rescoreEssays", f"mutation M($id: ID!) {{ rescoreEssays(assessmentId: $id) "
        f"{{ job {{ id }} {PAYLOAD} }} }}", given(id="done")),
+    Op("mutation overrideEssayScore (the machine's own score)", f"mutation M($input: "
+       f"OverrideEssayScoreInput!) {{ overrideEssayScore(input: $input) {{ override {{ id }} "
+       f"{PAYLOAD} }} }}", override_input),
     Op("subscription assessmentProgress", "subscription S($id: ID!) { assessmentProgress("
        "assessmentId: $id) { status } }", given(id="done")),
     Op("subscription ragIndexProgress", "subscription { ragIndexProgress { state } }", none),
@@ -464,6 +495,7 @@ AUDITED = [
     ("mutation setUserRole (another user)", "admin", "user.role"),
     ("mutation deleteUser (another user)", "admin", "account.delete"),
     ("mutation rescoreEssays", "admin", "assessment.rescore"),
+    ("mutation overrideEssayScore (the machine's own score)", "advisor", "essay.override"),
 ]
 AUDIT_ROWS = ("SELECT actor, action, request_id, created_at FROM audit_events "
               "WHERE action = :action ORDER BY created_at DESC, id DESC")  # fmt: skip

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from db.tables import AdvisorAssignment, LlmUsage
+from db.tables import AdvisorAssignment, EssayScoreOverride, LlmUsage
 from domain import ids
 from domain.privacy import ERASED_ACTOR, AuditTrace, ErasedPerson, anonymise
 from tests.support.client import LOGIN, PASSWORD, Account, GraphQLClient, register_and_login
@@ -62,6 +62,7 @@ PERSONAL_TABLES = {
     "assessment_questions": "assessments.questions.prompt",
     "responses": "assessments.questions.answer.submittedAt",
     "essay_scores": "assessments.essayScores.score",
+    "essay_score_overrides": "assessments.essayScoreOverrides.reason",
     "assessment_stages": "assessments.pipelineStages.state",
     "scores": "assessments.result.scores.profile",
     "recommendations": "assessments.result.recommendation.summary",
@@ -145,6 +146,13 @@ async def student_with_history(client: GraphQLClient, server: Server, advisor: A
     await _login(client, account.email)  # a second refresh session
     await _insert(server, AdvisorAssignment, student_id=_key(account), advisor_id=_key(advisor),
                   assigned_at=datetime.now(UTC))  # fmt: skip
+    [scored, *_] = await rows(server, "SELECT id FROM essay_scores WHERE assessment_id = :a",
+                              a=uuid_param(server, assessment["id"]))  # fmt: skip
+    await _insert(server, EssayScoreOverride, id=uuid.uuid4(),
+                  essay_score_id=uuid.UUID(str(scored["id"])),
+                  assessment_id=ids.decode(ids.Kind.ASSESSMENT, assessment["id"]),
+                  reviewer_id=_key(advisor), score=0.5, reason=f"Reviewed {marker}",
+                  created_at=datetime.now(UTC))  # fmt: skip
     usage_key = f"test-privacy:{marker}"
     await _insert(server, LlmUsage, id=uuid.uuid4(), call_key=usage_key,
                   assessment_id=ids.decode(ids.Kind.ASSESSMENT, assessment["id"]),

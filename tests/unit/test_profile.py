@@ -427,3 +427,26 @@ def test_invariants_over_random_inputs() -> None:
             assert bigger.interval[1] - bigger.interval[0] <= width
             assert bigger.interval[0] <= p <= bigger.interval[1]
             width = bigger.interval[1] - bigger.interval[0]
+
+
+def test_essays_awaiting_review_lower_confidence_and_say_why() -> None:
+    review = ItemScore("e-r", "essay", "databases", 0.6, needs_review=True)
+    items = [*_correct(12, domain="programming"), *[_theory("databases", 1.0)] * 4]
+    calm = build_profile([*items, _essay("databases", 0.6)], [])
+    unsure = build_profile([*items, review], [])
+    assert unsure.overall == calm.overall  # the score stands until a human changes it
+    order = [Level.LOW, Level.MEDIUM, Level.HIGH]
+    assert order.index(unsure.confidence.level) == max(order.index(calm.confidence.level) - 1, 0)
+    domains = {d.domain: d.confidence for d in unsure.domains}
+    calm_domains = {d.domain: d.confidence for d in calm.domains}
+    assert calm_domains["databases"] is Level.HIGH
+    assert domains["databases"] is Level.MEDIUM  # the domain resting on it, one step lower
+    assert domains["programming"] is calm_domains["programming"]
+    assert unsure.confidence.reasons[-1] == (
+        "databases rests on 1 essay awaiting human review: flagged, or the two scorers disagree."
+    )
+    assert not any("review" in r for r in calm.confidence.reasons)
+    # An unanswered essay is 0 for certain: nothing to review.
+    skipped = ItemScore("e-s", "essay", "databases", 0.0, answered=False, needs_review=True)
+    assert not any("review" in r for r in build_profile([*items, skipped], []).confidence.reasons)
+    assert SkillProfile.from_dict(unsure.as_dict()) == unsure
