@@ -21,6 +21,12 @@ from domain.essay_flags import EssayFlag
 from domain.essay_syntax import MODEL, token_class
 
 # ----------------------------------------------------------------- thresholds (tune split)
+# An essay question (its reference says 20 content words or more) answered in fewer than 3
+# words of the student's own that cover little of it. Short-answer questions ("Where do C++
+# programs begin?" "main") are never too short.
+ESSAY_LENGTH_REFERENCE = 20
+TOO_SHORT_WORDS = 3
+TOO_SHORT_RECALL = 0.30
 OFF_TOPIC_COSINE = 0.12  # cosine with question+reference below which an answer is elsewhere
 OFF_TOPIC_RECALL = 0.20  # ... unless it still covers this much of the reference
 OTHER_QUESTION_MARGIN = 0.30  # closer to another question (cosine) by at least this much
@@ -156,6 +162,7 @@ class ContentMeasures:
     # None when no other question was given.
     cos_other_question: float | None = None
     novel_content: int = 0  # content words of the answer not in the question, nor filler
+    reference_words: int = 0  # content words of the reference answer
 
 
 @dataclass(frozen=True)
@@ -291,6 +298,12 @@ def judge(
     flags: list[EssayFlag] = []
     if not _words(answer) or is_refusal(answer, m.novel_content, m.recall):
         return (EssayFlag.NO_ANSWER,)
+    if (
+        m.reference_words >= ESSAY_LENGTH_REFERENCE
+        and m.novel_content < TOO_SHORT_WORDS
+        and m.recall < TOO_SHORT_RECALL
+    ):
+        flags.append(EssayFlag.TOO_SHORT)
     if m.cos_question_reference < OFF_TOPIC_COSINE and m.recall < OFF_TOPIC_RECALL:
         flags.append(EssayFlag.OFF_TOPIC)
     if (

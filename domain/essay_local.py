@@ -619,7 +619,7 @@ def score_essay(
             0.0, 0.0, 0.0, 0.0, feedback, kps, method, removed, flags=(EssayFlag.NO_ANSWER,)
         )
 
-    flags = judge(clean, question, reference, _content_measures(question, clean, m))
+    flags = judge(clean, question, reference, _content_measures(question, reference, clean, m))
     scores = _criteria(clean, m)
     if removed:
         scores = floor_with(scores, answer)
@@ -663,7 +663,7 @@ def score_essay(
 _CODE_TOKEN = re.compile(r"\S*[()\[\]{}*&=<>+%^|~]\S*")
 
 
-def _content_measures(question: str, answer: str, m: _Measure) -> ContentMeasures:
+def _content_measures(question: str, reference: str, answer: str, m: _Measure) -> ContentMeasures:
     demoted = question_stems(question)
     novel = set(filler_free([s for s in content_stems(answer) if s not in demoted]))
     # Code says something too ("*(a + i)", "O(n)"), though it has no words.
@@ -675,6 +675,7 @@ def _content_measures(question: str, answer: str, m: _Measure) -> ContentMeasure
         cos_question_whole=m.cos_question_whole,
         cos_other_question=m.cos_other_question,
         novel_content=len(novel),
+        reference_words=len(set(content_stems(reference))),
     )
 
 

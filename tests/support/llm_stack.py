@@ -28,8 +28,11 @@ class LlmStack:
     def services(self) -> Any:
         return self.server.pipeline_services
 
-    async def submit(self, essay_suffix: str = "") -> tuple[Any, dict[str, Any]]:
-        """A new student answers every question (essays with `essay_suffix`) and submits."""
+    async def submit(
+        self, essay_suffix: str = "", essay_answer: str | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """A new student answers every question (essays genuinely, or with `essay_answer`,
+        and `essay_suffix` appended) and submits."""
         student = await register_and_login(self.client)
         body = await self.client.data(START, {"input": {"track": "general"}}, student.token)
         assessment = body["startAssessment"]["assessment"]
@@ -37,7 +40,7 @@ class LlmStack:
         for question in assessment["questions"]:
             answer = valid_answer(question)
             if question["type"] == "ESSAY":
-                answer += essay_suffix
+                answer = (answer if essay_answer is None else essay_answer) + essay_suffix
             responses.append({"questionId": question["id"], "answer": answer})
         saved = await self.client.data(
             SAVE,

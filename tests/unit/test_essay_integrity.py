@@ -65,6 +65,7 @@ def _non_answers(question: dict[str, Any]) -> list[tuple[str, str]]:
     first_sentence = reference.split(". ")[0] + "."
     return [
         ("refusal", "I don't know, sorry."),
+        ("too short", terms.split()[0]),
         ("refusal", "I have not learned this yet so I cannot answer."),
         ("nonsense", "My cat sleeps on the sofa all afternoon and snores loudly."),
         ("restated", question["prompt"]),
