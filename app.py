@@ -21,7 +21,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.observability import configure_logging, metrics, prometheus_text, request_id_var
@@ -33,6 +34,7 @@ from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimite
 from schema.build import build_schema
 from schema.view import GraphQLView
 from settings import Settings, load_settings
+from static import graphiql as graphiql_assets
 
 log = logging.getLogger("app")
 access_log = logging.getLogger("app.request")
@@ -201,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive=True,
         keep_alive_interval=15,
     )
+    graphql.ide_page = graphiql_assets.page_html()  # offline: assets from static/graphiql
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -253,6 +256,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Mount(graphiql_assets.URL_PREFIX, StaticFiles(directory=graphiql_assets.DIRECTORY)),
         ],
         middleware=middleware,
         lifespan=lifespan,

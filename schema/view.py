@@ -57,6 +57,13 @@ def _loads(data: str | bytes) -> object:
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
+    # The IDE page the composition root gives (GraphiQL on the service's own assets, see
+    # static/graphiql.py); None keeps Strawberry's, which loads its assets from a CDN.
+    ide_page: str | None = None
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.ide_page or super().graphql_ide_html
 
     def decode_json(self, data: str | bytes) -> object:
         return _loads(data)
