@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive_interval=15,
     )
     graphql.ide_page = graphiql_assets.page_html()  # offline: assets from static/graphiql
+    graphql.allowed_origin_pattern = settings.cors_allowed_origin_pattern
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -239,11 +240,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.info("stopped")
 
     middleware = [Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)]
-    if settings.cors_allowed_origins:
+    if settings.cors_allowed_origins or settings.cors_allowed_origin_pattern:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
+                allow_origin_regex=settings.cors_allowed_origin_pattern,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "x-request-id"],
                 expose_headers=["x-request-id", "retry-after"],
@@ -265,10 +267,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def _print_development_codes(settings: Settings) -> None:
+    """The invite codes of a development server, for the README's advisor and admin recipes
+    (generated once and kept under VAR_DIR, like the JWT secret)."""
+    codes = (("ADMIN", settings.admin_invite_code), ("ADVISOR", settings.advisor_invite_code))
+    print(f"Development invite codes (kept in {settings.var_dir}/):")
+    for role, code in codes:
+        if code is not None:
+            print(f"  {role:<8} {code.get_secret_value()}")
+
+
 def main() -> None:
     import uvicorn
 
     settings = load_settings()
+    if not settings.is_production:
+        _print_development_codes(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
