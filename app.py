@@ -46,7 +46,7 @@ _MAX_OPERATION_LABELS = 300
 
 class RequestMiddleware:
     """Request id (echoed if the client sent a sane one), body size limit, one structured log
-    line and the request metrics for every HTTP request."""
+    line and the request metrics for every HTTP request, and one log line per websocket."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -67,7 +67,7 @@ class RequestMiddleware:
         state["notes"] = {}
         try:
             if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
+                await self._websocket(scope, receive, send)
                 return
             await self._http(scope, receive, send, headers, request_id)
         finally:
@@ -116,6 +116,40 @@ class RequestMiddleware:
             status = 499
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One log line per websocket session when it ends: who (set at connection_init), the
+        last operation it ran, and the close code with the side that closed (4403: refused at
+        connection_init, 4400: a bad message, 1000/1001: a normal end)."""
+        started = time.perf_counter()
+        closed: dict[str, Any] = {}
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and not closed:
+                closed.update(code=message.get("code", 1005), by="client")
+            return message
+
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "websocket.close" and not closed:
+                closed.update(code=message.get("code", 1000), by="server")
+            await send(message)
+
+        try:
+            await self.app(scope, watched_receive, watched_send)
+        finally:
+            notes: dict[str, Any] = scope.get("state", {}).get("notes") or {}
+            access_log.info(
+                "websocket session",
+                extra={
+                    "path": scope.get("path", ""),
+                    "user_id": notes.get("user_id"),
+                    "operation": notes.get("operation"),
+                    "close_code": closed.get("code"),
+                    "closed_by": closed.get("by"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         response = JSONResponse(
