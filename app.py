@@ -21,7 +21,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.observability import configure_logging, metrics, prometheus_text, request_id_var
@@ -33,6 +34,7 @@ from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimite
 from schema.build import build_schema
 from schema.view import GraphQLView
 from settings import Settings, load_settings
+from static import graphiql as graphiql_assets
 
 log = logging.getLogger("app")
 access_log = logging.getLogger("app.request")
@@ -44,7 +46,7 @@ _MAX_OPERATION_LABELS = 300
 
 class RequestMiddleware:
     """Request id (echoed if the client sent a sane one), body size limit, one structured log
-    line and the request metrics for every HTTP request."""
+    line and the request metrics for every HTTP request, and one log line per websocket."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -65,7 +67,7 @@ class RequestMiddleware:
         state["notes"] = {}
         try:
             if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
+                await self._websocket(scope, receive, send)
                 return
             await self._http(scope, receive, send, headers, request_id)
         finally:
@@ -114,6 +116,40 @@ class RequestMiddleware:
             status = 499
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One log line per websocket session when it ends: who (set at connection_init), the
+        last operation it ran, and the close code with the side that closed (4403: refused at
+        connection_init, 4400: a bad message, 1000/1001: a normal end)."""
+        started = time.perf_counter()
+        closed: dict[str, Any] = {}
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and not closed:
+                closed.update(code=message.get("code", 1005), by="client")
+            return message
+
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "websocket.close" and not closed:
+                closed.update(code=message.get("code", 1000), by="server")
+            await send(message)
+
+        try:
+            await self.app(scope, watched_receive, watched_send)
+        finally:
+            notes: dict[str, Any] = scope.get("state", {}).get("notes") or {}
+            access_log.info(
+                "websocket session",
+                extra={
+                    "path": scope.get("path", ""),
+                    "user_id": notes.get("user_id"),
+                    "operation": notes.get("operation"),
+                    "close_code": closed.get("code"),
+                    "closed_by": closed.get("by"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         response = JSONResponse(
@@ -201,6 +237,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive=True,
         keep_alive_interval=15,
     )
+    graphql.ide_page = graphiql_assets.page_html()  # offline: assets from static/graphiql
+    graphql.allowed_origin_pattern = settings.cors_allowed_origin_pattern
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -236,11 +274,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.info("stopped")
 
     middleware = [Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)]
-    if settings.cors_allowed_origins:
+    if settings.cors_allowed_origins or settings.cors_allowed_origin_pattern:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
+                allow_origin_regex=settings.cors_allowed_origin_pattern,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "x-request-id"],
                 expose_headers=["x-request-id", "retry-after"],
@@ -253,6 +292,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Mount(graphiql_assets.URL_PREFIX, StaticFiles(directory=graphiql_assets.DIRECTORY)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -261,10 +301,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def _print_development_codes(settings: Settings) -> None:
+    """The invite codes of a development server, for the README's advisor and admin recipes
+    (generated once and kept under VAR_DIR, like the JWT secret)."""
+    codes = (("ADMIN", settings.admin_invite_code), ("ADVISOR", settings.advisor_invite_code))
+    print(f"Development invite codes (kept in {settings.var_dir}/):")
+    for role, code in codes:
+        if code is not None:
+            print(f"  {role:<8} {code.get_secret_value()}")
+
+
 def main() -> None:
     import uvicorn
 
     settings = load_settings()
+    if not settings.is_production:
+        _print_development_codes(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

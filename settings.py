@@ -37,6 +37,8 @@ _PLACEHOLDER_SECRETS = frozenset(
 MIN_JWT_SECRET_BYTES = 32
 MIN_INVITE_CODE_CHARS = 12
 MIN_PRODUCTION_BCRYPT_ROUNDS = 12
+# Origins a development server allows without configuration (any port, http or https).
+LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
 
 
 class SettingsError(ValueError):
@@ -179,9 +181,24 @@ class Settings(BaseSettings):
         """Refuse unsafe production settings; fill development conveniences. Returns self."""
         if self.is_production:
             self._check_production()
-        elif self.jwt_secret is None:
-            self.jwt_secret = SecretStr(_development_jwt_secret(self.var_dir))
+        else:
+            if self.jwt_secret is None:
+                self.jwt_secret = SecretStr(_development_jwt_secret(self.var_dir))
+            # Development: the advisor and admin recipes work right after `make run` (which
+            # prints these); production registers only students until the codes are set.
+            if self.admin_invite_code is None:
+                self.admin_invite_code = SecretStr(_kept_secret(self.var_dir, "admin_invite_code"))
+            if self.advisor_invite_code is None:
+                self.advisor_invite_code = SecretStr(
+                    _kept_secret(self.var_dir, "advisor_invite_code")
+                )
         return self
+
+    @property
+    def cors_allowed_origin_pattern(self) -> str | None:
+        """Development: a front-end served from localhost on any port may call the API over
+        HTTP and websockets without CORS_ALLOWED_ORIGINS. Production: only the listed ones."""
+        return None if self.is_production else LOCALHOST_ORIGINS
 
     def _check_production(self) -> None:
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
@@ -209,13 +226,18 @@ class Settings(BaseSettings):
 
 def _development_jwt_secret(var_dir: Path) -> str:
     """Generate a secret once and keep it, so development tokens survive a restart."""
-    path = var_dir / "jwt_secret"
+    return _kept_secret(var_dir, "jwt_secret", MIN_JWT_SECRET_BYTES, 48)
+
+
+def _kept_secret(var_dir: Path, name: str, min_bytes: int = 16, new_bytes: int = 12) -> str:
+    """The secret kept in VAR_DIR/<name>, generated the first time (owner-only file)."""
+    path = var_dir / name
     if path.exists():
         existing = path.read_text().strip()
-        if len(existing.encode()) >= MIN_JWT_SECRET_BYTES:
+        if len(existing.encode()) >= min_bytes:
             return existing
     var_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
+    secret = secrets.token_urlsafe(new_bytes)
     # Created with owner-only permissions before the secret is written into it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -1,4 +1,4 @@
-"""SQLModel tables: the schema of ../shared/seeds/001 (constraints, cascades and indexes kept) plus
+"""SQLModel tables: the service's original relational schema (constraints, cascades, indexes) plus
 what the GraphQL contract needs. Rows are persistence only: GraphQL types map from them, never
 expose them.
 

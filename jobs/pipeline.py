@@ -38,6 +38,7 @@ from domain.progress import STAGES, Stage, StageState, StageView, progress_of
 from domain.questions import DEFAULT_RUBRIC, Criterion, QuestionType
 from domain.recommend import Candidate, Evidence, Pick
 from jobs import events
+from jobs.interests import stated_interests
 from jobs.observability import metrics
 from jobs.recommender import evidence_of
 from jobs.retry import POLICIES
@@ -290,6 +291,7 @@ async def rule_score(run: Run) -> dict[str, Any]:
                     "max": int(scale.get("max", 5)),
                 }
             )
+    interests += await stated_interests(run.services, run.assessment.user_id)
     correct = sum(1 for item in per_item if item["correct"])
     return {"theory": {"correct": correct, "total": len(per_item), "perItem": per_item},
             "interests": interests}  # fmt: skip

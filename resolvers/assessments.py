@@ -341,11 +341,16 @@ async def submit(
                 answered = {r.assessment_question_id for r in saved[key]}
                 missing = [q for q in questions if q.id not in answered]
                 if missing:
+                    # field is an input path, as for every UserError; the questions are named
+                    # in the message (submitAssessment and saveResponses both take the id).
+                    unanswered = ", ".join(
+                        ids.encode(ids.Kind.ASSESSMENT_QUESTION, q.id) for q in missing
+                    )
                     raise DomainError.one(
                         ErrorCode.INCOMPLETE,
-                        f"{len(missing)} question(s) are unanswered; answer them or submit "
-                        "with allowIncomplete: true.",
-                        [ids.encode(ids.Kind.ASSESSMENT_QUESTION, q.id) for q in missing],
+                        f"{len(missing)} question(s) are unanswered ({unanswered}); answer them "
+                        "or submit with allowIncomplete: true.",
+                        ["input", "assessmentId"],
                     )
             await assessments_repo.set_status(
                 uow.session, key, {Status.DRAFT}, Status.QUEUED, submitted_at=now

@@ -57,6 +57,22 @@ def _loads(data: str | bytes) -> object:
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
+    # The IDE page the composition root gives (GraphiQL on the service's own assets, see
+    # static/graphiql.py); None keeps Strawberry's, which loads its assets from a CDN.
+    ide_page: str | None = None
+
+    # Browser origins allowed beside allowed_origins (settings.cors_allowed_origin_pattern).
+    allowed_origin_pattern: str | None = None
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.ide_page or super().graphql_ide_html
+
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        if super().is_websocket_origin_allowed(request, origin):
+            return True
+        pattern = self.allowed_origin_pattern
+        return pattern is not None and re.fullmatch(pattern, origin) is not None
 
     def decode_json(self, data: str | bytes) -> object:
         return _loads(data)

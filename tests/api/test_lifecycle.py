@@ -339,7 +339,10 @@ async def test_partial_saves_then_a_final_chunk_submits(
     payload = early["saveResponses"]
     assert payload["saved"] == 1
     assert [e["code"] for e in payload["errors"]] == ["INCOMPLETE"]
-    assert len(payload["errors"][0]["field"]) == 4
+    assert payload["errors"][0]["field"] == ["input", "assessmentId"]
+    unanswered = {q["id"] for q in questions[6:]}
+    assert len(unanswered) == 4
+    assert all(question in payload["errors"][0]["message"] for question in unanswered)
     assert await _answered(server, assessment["id"]) == 6
 
     rest = [{"questionId": q["id"], "answer": valid_answer(q)} for q in questions[6:]]
@@ -367,7 +370,8 @@ async def test_submit_needs_every_answer_unless_told(client: GraphQLClient, serv
     )["submitAssessment"]
     assert refused["job"] is None
     assert [e["code"] for e in refused["errors"]] == ["INCOMPLETE"]
-    assert sorted(refused["errors"][0]["field"]) == sorted(q["id"] for q in assessment["questions"])
+    assert refused["errors"][0]["field"] == ["input", "assessmentId"]
+    assert all(q["id"] in refused["errors"][0]["message"] for q in assessment["questions"])
     assert await _jobs(server, assessment["id"], "pipeline") == 0
 
     accepted = (

@@ -56,3 +56,20 @@ async def test_results_are_null_until_done(client: GraphQLClient) -> None:
     assert (await client.data(STATUS, {"id": assessment["id"]}, other.token)) == {
         "assessmentStatus": None
     }
+
+
+async def test_interests_stated_at_registration_show_in_the_result(
+    client: GraphQLClient, server: Server
+) -> None:
+    stated = await register_and_login(client, interests=["Quantum", "data"])
+    silent = await register_and_login(client)
+    profiles = {}
+    for account in (stated, silent):
+        assessment = await completed(client, account.token)
+        result = (await client.data(RESULT, {"id": assessment["id"]}, account.token))["result"]
+        profiles[account.id] = {i["area"]: i for i in result["profile"]["interests"]}
+    # An area only stated counts as a top answer; one also rated is the mean of the two.
+    assert profiles[stated.id]["quantum"] == {"area": "quantum", "level": "HIGH", "value": 5}
+    assert "quantum" not in profiles[silent.id]
+    rated = profiles[silent.id].get("data")  # when the form asks about data
+    assert profiles[stated.id]["data"]["value"] >= (rated["value"] if rated else 5)

@@ -111,3 +111,38 @@ async def test_many_watchers_share_one_hub_subscription(
     # Every subscription was cleaned up when it completed.
     await asyncio.sleep(0.1)
     assert hub.subscriber_count == 0
+
+
+async def test_each_websocket_session_is_logged_with_user_operation_and_close_code(
+    client: GraphQLClient, server: Server
+) -> None:
+    import logging
+
+    student = await register_and_login(client)
+    assessment = await completed(client, student.token)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
+    logger = logging.getLogger("app.request")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        async with connect(server.ws_url, student.token) as subscription:
+            await subscription.events(PROGRESS, {"id": assessment["id"]}, timeout=10)
+        async with websockets.connect(server.ws_url, subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+        for _ in range(100):  # the server logs once its side of each session has ended
+            sessions = [r for r in records if r.getMessage() == "websocket session"]
+            if len(sessions) >= 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    watched, refused = sessions[:2]
+    assert (watched.user_id, watched.operation) == (student.id, "Watch")  # type: ignore[attr-defined]
+    assert (watched.close_code, watched.closed_by) == (1000, "client")  # type: ignore[attr-defined]
+    assert (refused.user_id, refused.close_code, refused.closed_by) == (None, 4403, "server")  # type: ignore[attr-defined]

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
+from pathlib import Path
+from types import FrameType, ModuleType
 from typing import Any
 
+import graphql
 import httpx
+import strawberry
 
 from tests.support.db import scalar
 from tests.support.stacks import Server
@@ -115,3 +121,40 @@ def status_of(raw: bytes) -> int | None:
     if not raw.startswith(b"HTTP/1.1 "):
         return None
     return int(raw.split(b" ", 2)[1])
+
+
+def _package_dir(module: ModuleType) -> str:
+    return str(Path(module.__file__ or "").parent) + os.sep
+
+
+# Where the work of answering a document happens: the parser, validation and execution
+# (graphql-core), Strawberry's extensions and view, and this service's schema/ limits.
+GRAPHQL_CODE = (
+    _package_dir(graphql),
+    _package_dir(strawberry),
+    str(Path(__file__).resolve().parents[2] / "schema") + os.sep,
+)
+
+
+class WorkMeter:
+    """Counts the function calls GraphQL code makes (GRAPHQL_CODE) in this thread while it is
+    active. The server runs in the test's event loop, so this is the work one request costs
+    it: the same on an idle or a loaded machine, unlike a stopwatch, and blind to the client and
+    to background tasks (the sweeper, a pipeline job still running) that share the loop. A
+    limit checked after the expensive work shows as millions of calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _profile(self, frame: FrameType, event: str, arg: object) -> None:
+        # c_call: a builtin called from GraphQL code (the frame is the caller's).
+        if event in ("call", "c_call") and frame.f_code.co_filename.startswith(GRAPHQL_CODE):
+            self.calls += 1
+
+    def __enter__(self) -> WorkMeter:
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self._previous)

@@ -84,17 +84,18 @@ async def test_collections_of_two_models_never_mix(tmp_path: Path) -> None:
 async def test_an_unreachable_chroma_fails_fast_and_says_so(tmp_path: Path) -> None:
     from settings import Settings
 
+    # Fast means refused at once, not given up on after the timeout: the failure must be the
+    # refused connection (a timeout this long would only expire if the client retried or hung).
     settings = Settings(
-        var_dir=tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}", chroma_timeout_seconds=3
+        var_dir=tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}", chroma_timeout_seconds=60
     )
     index = VectorIndex(settings, LexicalEmbedder())
-    started = time.monotonic()
     assert await index.heartbeat() is False
     from domain.retrieval import Query
 
-    with pytest.raises(VectorIndexUnavailable):
+    with pytest.raises(VectorIndexUnavailable) as refused:
         await index.search([Query("q", "networking")], 5, "c")
-    assert time.monotonic() - started < 10
+    assert not isinstance(refused.value.__cause__, TimeoutError), refused.value
     index.close()
 
 

@@ -65,3 +65,30 @@ def test_database_urls_people_paste_get_the_async_driver() -> None:
         Settings(database_url="postgresql://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
     )
     assert Settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_development_generates_and_keeps_invite_codes(tmp_path: Path) -> None:
+    first = Settings(var_dir=tmp_path).validate_for_startup()
+    second = Settings(var_dir=tmp_path).validate_for_startup()
+    codes = []
+    for name in ("admin_invite_code", "advisor_invite_code"):
+        code, again = getattr(first, name), getattr(second, name)
+        assert code is not None
+        assert again is not None
+        assert code.get_secret_value() == again.get_secret_value()
+        assert len(code.get_secret_value()) >= 12
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+        codes.append(code.get_secret_value())
+    assert codes[0] != codes[1]
+    given = Settings(
+        var_dir=tmp_path, admin_invite_code="from-the-environment"
+    ).validate_for_startup()
+    assert given.admin_invite_code is not None
+    assert given.admin_invite_code.get_secret_value() == "from-the-environment"
+
+
+def test_production_generates_no_invite_codes(tmp_path: Path) -> None:
+    settings = _production(jwt_secret=GOOD_SECRET, var_dir=tmp_path).validate_for_startup()
+    assert settings.admin_invite_code is None
+    assert settings.advisor_invite_code is None
+    assert list(tmp_path.iterdir()) == []

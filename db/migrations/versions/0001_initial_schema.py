@@ -1,4 +1,4 @@
-"""Initial schema: the tables of seeds/001 plus auth, advisors, forms, webhooks, feedback and LLM
+"""Initial schema: the original relational schema plus auth, advisors, forms, webhooks, feedback and LLM
 usage. Reviewed by hand after autogenerate; runs on PostgreSQL and SQLite.
 
 Revision ID: 0001
