@@ -27,6 +27,8 @@ from domain.essay_syntax import MODEL, token_class
 ESSAY_LENGTH_REFERENCE = 20
 TOO_SHORT_WORDS = 3
 TOO_SHORT_RECALL = 0.30
+ESSAY_OFF_TOPIC_COSINE = 0.25  # an essay answer covering less than ESSAY_OFF_TOPIC_RECALL of
+ESSAY_OFF_TOPIC_RECALL = 0.05  # the reference, and this far from it, is not about it
 OFF_TOPIC_COSINE = 0.12  # cosine with question+reference below which an answer is elsewhere
 OFF_TOPIC_RECALL = 0.20  # ... unless it still covers this much of the reference
 OTHER_QUESTION_MARGIN = 0.30  # closer to another question (cosine) by at least this much
@@ -304,7 +306,14 @@ def judge(
         and m.recall < TOO_SHORT_RECALL
     ):
         flags.append(EssayFlag.TOO_SHORT)
-    if m.cos_question_reference < OFF_TOPIC_COSINE and m.recall < OFF_TOPIC_RECALL:
+    essay_length = m.reference_words >= ESSAY_LENGTH_REFERENCE
+    if (m.cos_question_reference < OFF_TOPIC_COSINE and m.recall < OFF_TOPIC_RECALL) or (
+        # An essay answer that says nothing of a long reference: generic text ("a reasoned
+        # answer that explains the idea") that is near the topic only in its tone.
+        essay_length
+        and m.cos_question_reference < ESSAY_OFF_TOPIC_COSINE
+        and m.recall < ESSAY_OFF_TOPIC_RECALL
+    ):
         flags.append(EssayFlag.OFF_TOPIC)
     if (
         m.cos_other_question is not None

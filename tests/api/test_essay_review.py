@@ -447,7 +447,8 @@ async def test_a_lenient_llm_cannot_pass_a_non_answer(llm: LlmStack) -> None:
     non-answer is flagged, scores at most 0.1, and waits for a human."""
     llm.fake.grade = 0.9
     student, assessment = await llm.submit(essay_answer=NON_ANSWER)
-    result = await llm.result(student, assessment)
+    await llm.result(student, assessment)  # waits for DONE
+    result = await _result(llm, student.token, assessment["id"])
     essays = result["scores"]["essays"]
     assert essays
     for essay in essays:
