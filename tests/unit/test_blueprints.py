@@ -23,7 +23,7 @@ from domain.tracks import (
     allocate,
     validate_blueprint,
 )
-from seeds.loader import DEFAULT_FILES, SeedData, parse
+from seeds.loader import DEFAULT_FILES, SeedData, SeedError, parse
 
 SHIPPED = {"general", "data", "web", "cloud", "security", "software"}
 SCORED = (QuestionType.THEORETICAL, QuestionType.ESSAY)
@@ -217,3 +217,20 @@ def test_a_blueprint_needs_a_domain() -> None:
     with pytest.raises(DomainError) as caught:
         validate_blueprint(_draft(domains=[]), {"web"}, "input")
     assert [p.field for p in caught.value.problems] == [("input", "domains")]
+
+
+def test_invalid_track_seeds_name_file_item_and_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "tracks.yaml"
+    bad.write_text(
+        "tracks:\n"
+        "  - {name: ops, title: Ops, domains: [{domain: web, weight: 0}]}\n"
+        "  - {name: ops, title: Ops again, domains: [{domain: web, weight: 1}]}\n"
+        "  - {name: astro, title: Astro, domains: [{domain: astrology, weight: 2}]}\n"
+    )
+    with pytest.raises(SeedError) as caught:
+        parse({"questions": DEFAULT_FILES["questions"], "tracks": bad})
+    text = str(caught.value)
+    assert f"{bad}: item 1 (ops): field input.domains.0.weight:" not in text  # no API prefix
+    assert f"{bad}: item 1 (ops): field domains.0.weight:" in text
+    assert f"{bad}: item 2 (ops): field name: duplicate 'ops'" in text
+    assert f"{bad}: track astro: field domains.0.domain: 'astrology' has no active" in text
