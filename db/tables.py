@@ -161,6 +161,19 @@ class AssessmentForm(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+class Track(SQLModel, table=True):
+    """A track's blueprint (domain/tracks.py): domains_json is [{"domain", "weight"}] in the
+    blueprint's own order, which breaks ties between equal weights."""
+
+    __tablename__ = "tracks"
+
+    name: str = Field(primary_key=True, sa_type=sa.Text)
+    title: str = Field(sa_type=sa.Text, nullable=False)
+    description: str = Field(default="", sa_type=sa.Text, nullable=False)
+    domains_json: list[dict[str, Any]] = _json(list)
+    updated_at: datetime = _created()
+
+
 # ---------------------------------------------------------------- assessments
 
 

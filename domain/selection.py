@@ -2,16 +2,22 @@
 
 Rules, in order of importance:
 1. Only active questions of the track: tagged with the track itself or with "general".
-2. Theory and essay items are spread over as many domains as possible: a round-robin over the
-   domains, and essays prefer domains the theory items did not cover, so the default 3 + 3
-   touch six domains instead of three. (The profile says honestly when a domain rests on one
-   item.)
-3. Questions this student saw in recent assessments come last, so retaking the assessment
-   mostly shows new questions.
+2. On a track with a blueprint (domain/tracks.py), the scored items (theory + essay) follow it:
+   every core domain (the blueprint's top 3 by weight) gets at least 2 of them when the form
+   has room (the default 3 + 3 gives exactly 2 to each), at least 60% of them come from the
+   core, and the rest are shared by weight (domain/tracks.allocate), so a domain rests on one
+   item only when the blueprint weights it below the core. Domains outside the blueprint get
+   none. Within a domain, theory and essays are mixed in the form's proportion, so each core
+   domain of the default form is seen through one theory item and one essay.
+   A track that questions are tagged with but that has no blueprint yet (an admin has not
+   called upsertTrack) keeps the broad spread: a round-robin over the domains, essays
+   preferring domains the theory items did not cover.
+3. Questions this student saw in recent assessments come last within their domain, so retaking
+   the assessment mostly shows new questions.
 4. On a role track, items written for that track come before general ones of the same domain.
 5. Ties are broken by a seeded random generator: the same seed gives the same assessment.
 
-Profile (interest) items are spread over interest areas the same way.
+Profile (interest) items are spread over interest areas, round-robin.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from domain.composition import Composition
 from domain.errors import DomainError, ErrorCode, Problem
 from domain.questions import QuestionType
+from domain.tracks import Blueprint, allocate
 
 GENERAL_TRACK = "general"
 
@@ -52,6 +59,7 @@ def select_questions(
     track: str,
     recently_seen: set[uuid.UUID],
     rng: random.Random,
+    blueprint: Blueprint | None = None,
 ) -> list[Candidate]:
     """Questions in assessment order: theory, then essays, then profile items."""
     candidates = eligible(pool, track)
@@ -75,11 +83,22 @@ def select_questions(
     if shortages:
         raise DomainError(shortages)
 
-    theory = _spread(by_type[QuestionType.THEORETICAL], wanted[QuestionType.THEORETICAL],
-                     track, recently_seen, rng, _domain)  # fmt: skip
-    covered = {c.domain for c in theory}
-    essays = _spread(by_type[QuestionType.ESSAY], wanted[QuestionType.ESSAY], track,
-                     recently_seen, rng, _domain, avoid=covered)  # fmt: skip
+    if blueprint is not None:
+        theory, essays = _follow_blueprint(
+            blueprint,
+            by_type[QuestionType.THEORETICAL],
+            by_type[QuestionType.ESSAY],
+            composition,
+            track,
+            recently_seen,
+            rng,
+        )
+    else:
+        theory = _spread(by_type[QuestionType.THEORETICAL], wanted[QuestionType.THEORETICAL],
+                         track, recently_seen, rng, _domain)  # fmt: skip
+        covered = {c.domain for c in theory}
+        essays = _spread(by_type[QuestionType.ESSAY], wanted[QuestionType.ESSAY], track,
+                         recently_seen, rng, _domain, avoid=covered)  # fmt: skip
     profile = _spread(by_type[QuestionType.PROFILE], wanted[QuestionType.PROFILE], track,
                       recently_seen, rng, _area)  # fmt: skip
     return theory + essays + profile
@@ -135,3 +154,71 @@ def _ordered(
         shuffled,
         key=lambda c: (c.id in recently_seen, not (own_track and track in c.tracks)),
     )
+
+
+def _follow_blueprint(
+    blueprint: Blueprint,
+    theory_pool: Sequence[Candidate],
+    essay_pool: Sequence[Candidate],
+    composition: Composition,
+    track: str,
+    recently_seen: set[uuid.UUID],
+    rng: random.Random,
+) -> tuple[list[Candidate], list[Candidate]]:
+    theory_by = _by_domain(theory_pool)
+    essay_by = _by_domain(essay_pool)
+    wanted_theory, wanted_essay = composition.theoretical, composition.essay
+    scored = wanted_theory + wanted_essay
+    capacity = {
+        d.domain: len(theory_by.get(d.domain, ())) + len(essay_by.get(d.domain, ()))
+        for d in blueprint.domains
+    }
+    quota = allocate(blueprint, scored, capacity)
+    # How many essays each domain takes: within [lo, hi] so both types stay available, summing
+    # to the essays wanted; filled toward each domain's proportional share.
+    lo = {d: max(0, n - len(theory_by.get(d, ()))) for d, n in quota.items()}
+    hi = {d: min(len(essay_by.get(d, ())), n) for d, n in quota.items()}
+    if sum(quota.values()) < scored or not sum(lo.values()) <= wanted_essay <= sum(hi.values()):
+        raise DomainError.one(
+            ErrorCode.VALIDATION_ERROR,
+            f"The bank cannot serve track '{track}' as its blueprint asks "
+            f"({', '.join(f'{d.domain} {d.weight}' for d in blueprint.ranked())}) with "
+            f"{wanted_theory} theory and {wanted_essay} essay items; "
+            "add questions in its domains or change the blueprint.",
+            ("input", "composition"),
+        )
+    order = sorted(quota)
+    rng.shuffle(order)
+    essays_of = dict(lo)
+    for _ in range(wanted_essay - sum(lo.values())):
+        open_ = [d for d in order if essays_of[d] < hi[d]]
+        # max() keeps the first of equal gaps: the seeded order decides ties.
+        best = max(open_, key=lambda d: quota[d] * wanted_essay / scored - essays_of[d])
+        essays_of[best] += 1
+    theory_lists = {
+        d: _ordered(theory_by.get(d, []), track, recently_seen, rng)[: quota[d] - essays_of[d]]
+        for d in order
+    }
+    essay_lists = {
+        d: _ordered(essay_by.get(d, []), track, recently_seen, rng)[: essays_of[d]] for d in order
+    }
+    return _interleave(theory_lists, order), _interleave(essay_lists, order)
+
+
+def _by_domain(candidates: Sequence[Candidate]) -> dict[str, list[Candidate]]:
+    groups: dict[str, list[Candidate]] = {}
+    # Sorting by id first makes the outcome independent of the order the pool came in.
+    for candidate in sorted(candidates, key=lambda c: c.id):
+        groups.setdefault(candidate.domain, []).append(candidate)
+    return groups
+
+
+def _interleave(lists: dict[str, list[Candidate]], order: list[str]) -> list[Candidate]:
+    """Round-robin over the domains, so consecutive questions change subject."""
+    queues = {d: list(lists[d]) for d in order}
+    out: list[Candidate] = []
+    while any(queues.values()):
+        for d in order:
+            if queues[d]:
+                out.append(queues[d].pop(0))
+    return out

@@ -19,6 +19,7 @@ from db.repositories import audit
 from db.repositories import forms as forms_repo
 from db.repositories import jobs as jobs_repo
 from db.repositories import questions as questions_repo
+from db.repositories import tracks as tracks_repo
 from db.tables import Assessment, AssessmentQuestion, Job
 from db.types import utcnow
 from domain import ids
@@ -73,6 +74,7 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
     async with ctx.read() as session:
         form = await forms_repo.get_or_default(session)
         pool = await active_pool(ctx, session)
+        blueprints = await tracks_repo.blueprints(session)
         existing = await assessments_repo.open_draft(session, caller.id, track)
         seen = await assessments_repo.recently_seen_questions(session, caller.id)
     if existing is not None:
@@ -80,14 +82,17 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
             return Started(existing, reused=True)
         await _expire(ctx, existing.id)
 
-    tracks = known_tracks(pool)
+    # A track with a blueprint, or (until an admin gives it one) a track questions are tagged
+    # with: the latter keeps the broad spread (domain/selection.py).
+    tracks = known_tracks(pool) | set(blueprints)
     if track not in tracks:
         raise validation(
             f"Unknown track '{track}'. Tracks: {', '.join(sorted(tracks))}.", "input", "track"
         )
     wanted = composition or Composition.from_dict(form.composition_json)
     # Variety between students, not secrecy: a plain PRNG is right here.
-    chosen = select_questions(pool, wanted, track, seen, random.Random())  # noqa: S311
+    rng = random.Random()  # noqa: S311
+    chosen = select_questions(pool, wanted, track, seen, rng, blueprints.get(track))
     now = utcnow()
     assessment = Assessment(
         user_id=caller.id,

@@ -13,6 +13,7 @@ from resolvers import people, privacy, question_bank
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import review as review_resolvers
+from resolvers import tracks as track_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.errors import UserError, note_user_error, payload_or_errors
@@ -48,6 +49,7 @@ from schema.types.results import (
     RecommendationFeedbackPayload,
 )
 from schema.types.review import OverrideEssayScoreInput, OverrideEssayScorePayload
+from schema.types.tracks import Track, TrackInput, TrackPayload
 from schema.types.users import (
     AuthPayload,
     LoginInput,
@@ -182,6 +184,14 @@ class Mutation:
             return CredentialPayload(credential=Credential.from_row(row))
 
         return await payload_or_errors(info, CredentialPayload, run())
+
+    @strawberry.mutation(description="ADMIN")
+    async def upsert_track(self, info: Info, input: TrackInput) -> TrackPayload:
+        async def run() -> TrackPayload:
+            row = await track_resolvers.upsert_track(info.context, input.to_draft())
+            return TrackPayload(track=Track.from_row(row))
+
+        return await payload_or_errors(info, TrackPayload, run())
 
     @strawberry.mutation(description="ADMIN")
     async def set_credential_active(

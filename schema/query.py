@@ -24,6 +24,7 @@ from resolvers import progress as progress_resolvers
 from resolvers import rag_index as rag_resolvers
 from resolvers import results as result_resolvers
 from resolvers import review as review_resolvers
+from resolvers import tracks as track_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import Context
 from schema.types.assessments import (
@@ -50,6 +51,7 @@ from schema.types.results import (
     scores_of,
 )
 from schema.types.review import ReviewItem, ReviewItemConnection, ReviewItemEdge
+from schema.types.tracks import Track
 from schema.types.users import User, UserConnection, UserEdge
 from schema.types.webhooks import WebhookEndpoint
 
@@ -257,6 +259,10 @@ class Query:
     @strawberry.field(description="ADMIN")
     async def analytics(self, info: Info, days: int = 30) -> Analytics:
         return Analytics.from_figures(await analytics_resolvers.analytics(info.context, days))
+
+    @strawberry.field(description="Public. Every track with its blueprint, by name.")
+    async def tracks(self, info: Info) -> list[Track]:
+        return [Track.from_row(row) for row in await track_resolvers.tracks(info.context)]
 
     @strawberry.field(description="Public.")
     async def health(self, info: Info) -> Health:

@@ -1,5 +1,5 @@
-"""`python -m seeds load [--questions FILE] [--catalog FILE] [--forms FILE] [--dry-run]
-[--if-empty]`
+"""`python -m seeds load [--questions FILE] [--catalog FILE] [--forms FILE] [--tracks FILE]
+[--dry-run] [--if-empty]`
 
 Without file options the shipped files (seeds/*.yaml) are loaded; with some, only those.
 Upserts by stable keys and prints what it created, updated and left alone. An invalid file
@@ -24,6 +24,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     load.add_argument("--questions", type=Path, help="question bank YAML")
     load.add_argument("--catalog", type=Path, help="credential catalog YAML")
     load.add_argument("--forms", type=Path, help="assessment forms YAML")
+    load.add_argument("--tracks", type=Path, help="track blueprints YAML")
     load.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
     load.add_argument(
         "--if-empty", action="store_true", help="load each kind only into an empty table"
@@ -34,7 +35,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 async def _main(arguments: argparse.Namespace) -> int:
     given = {
         kind: path
-        for kind in ("questions", "catalog", "forms")
+        for kind in ("questions", "catalog", "forms", "tracks")
         if (path := getattr(arguments, kind)) is not None
     }
     files = given or dict(DEFAULT_FILES)

@@ -1,5 +1,5 @@
 """Reads the seed files, validates every item with the same rules as the API, and upserts by
-stable keys (question `key`, credential `slug`, form `name`).
+stable keys (question `key`, credential `slug`, form `name`, track `name`).
 
 Everything is validated before anything is written: one bad item means nothing is written, and
 the message names the file, the item and the field."""
@@ -18,17 +18,20 @@ from db.database import Database
 from db.repositories import catalog as catalog_repo
 from db.repositories import forms as forms_repo
 from db.repositories import questions as questions_repo
+from db.repositories import tracks as tracks_repo
 from domain.catalog import CredentialDraft, CredentialSpec, Level, validate_credential
 from domain.composition import Composition, check_composition, check_expiry_hours
 from domain.errors import DomainError, Problems
 from domain.questions import Criterion, QuestionDraft, QuestionSpec, QuestionType, Scale
 from domain.questions import validate_question as validate_question_rules
+from domain.tracks import Blueprint, BlueprintDraft, validate_blueprint
 
 SEEDS = Path(__file__).resolve().parent
 DEFAULT_FILES = {
     "questions": SEEDS / "questions.yaml",
     "catalog": SEEDS / "catalog.yaml",
     "forms": SEEDS / "forms.yaml",
+    "tracks": SEEDS / "tracks.yaml",
 }
 
 
@@ -61,6 +64,7 @@ class SeedData:
     questions: list[tuple[str, QuestionSpec]] = field(default_factory=list)
     credentials: list[CredentialSpec] = field(default_factory=list)
     forms: list[tuple[str, Composition, int]] = field(default_factory=list)
+    tracks: list[Blueprint] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- parsing
@@ -193,6 +197,23 @@ def _form(item: dict[str, Any]) -> tuple[Composition, int]:
     return composition, hours
 
 
+def _track_draft(item: dict[str, Any]) -> BlueprintDraft:
+    domains = item["domains"]
+    if not isinstance(domains, list) or not all(isinstance(d, dict) for d in domains):
+        raise ValueError("domains must be a list of {domain, weight}")
+    return BlueprintDraft(
+        name=str(item["name"]),
+        title=str(item["title"]),
+        description=str(item.get("description") or ""),
+        domains=[(str(d["domain"]), int(d["weight"])) for d in domains],
+    )
+
+
+def _track(item: dict[str, Any]) -> Blueprint:
+    # Whether each domain holds questions is checked against the bank when writing.
+    return validate_blueprint(_track_draft(item), None)
+
+
 def parse(files: dict[str, Path]) -> SeedData:
     """Validate every given file; SeedError lists every problem found."""
     errors: list[str] = []
@@ -205,6 +226,23 @@ def parse(files: dict[str, Path]) -> SeedData:
     if path := files.get("forms"):
         pairs = _checked(path, _read(path, "forms", errors), "name", _form, errors)
         data.forms = [(name, composition, hours) for name, (composition, hours) in pairs]
+    if path := files.get("tracks"):
+        pairs = _checked(path, _read(path, "tracks", errors), "name", _track, errors)
+        data.tracks = [blueprint for _, blueprint in pairs]
+        scored = {
+            spec.domain
+            for _, spec in data.questions
+            if spec.active and spec.type is not QuestionType.PROFILE
+        }
+        if data.questions:
+            # The shipped files are checked against each other before anything is written.
+            for blueprint in data.tracks:
+                for index, weight in enumerate(blueprint.domains):
+                    if weight.domain not in scored:
+                        errors.append(
+                            f"{path}: track {blueprint.name}: field domains.{index}.domain: "
+                            f"'{weight.domain}' has no active scored question in the bank"
+                        )
     if errors:
         raise SeedError(errors)
     return data
@@ -251,6 +289,23 @@ async def _write_forms(session: AsyncSession, items: list[tuple[str, Composition
     return tally
 
 
+async def _write_tracks(session: AsyncSession, items: list[Blueprint]) -> Tally:
+    tally = Tally()
+    available = await tracks_repo.domains_with_scored_items(session)
+    problems = [
+        f"track {b.name}: field domains.{i}.domain: '{d.domain}' has no active scored question"
+        for b in items
+        for i, d in enumerate(b.domains)
+        if d.domain not in available
+    ]
+    if problems:
+        raise SeedError(problems)  # raised inside the transaction: nothing is kept
+    for blueprint in items:
+        _, outcome = await tracks_repo.upsert(session, blueprint)
+        getattr(tally, outcome).append(blueprint.name)
+    return tally
+
+
 async def load(
     database: Database, files: dict[str, Path], *, dry_run: bool = False, if_empty: bool = False
 ) -> dict[str, Tally]:
@@ -277,6 +332,16 @@ async def load(
                     f
                     for f in data.forms
                     if not if_empty or await forms_repo.get(session, f[0]) is None
+                ],
+            )
+        if "tracks" in files:
+            # After the questions: a blueprint's domains must hold questions in the bank.
+            tallies["tracks"] = await _write_tracks(
+                session,
+                [
+                    t
+                    for t in data.tracks
+                    if not if_empty or await tracks_repo.get(session, t.name) is None
                 ],
             )
         if dry_run:

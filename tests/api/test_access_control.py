@@ -194,6 +194,12 @@ async def assign_input(world: World, persona: str) -> dict[str, Any]:
     return {"s": world.people["owner"].id, "a": world.people["advisor"].id}
 
 
+async def track_input(world: World, persona: str) -> dict[str, Any]:
+    # A track of this test's own: the shipped blueprints stay as they are for other tests.
+    return {"input": {"name": "acl-pilot", "title": "Pilot", "domains": [
+        {"domain": "web", "weight": 2}, {"domain": "security", "weight": 1}]}}  # fmt: skip
+
+
 def node(label: str, attribute: str) -> Op:
     return Op(f"query node ({label})", "query N($id: ID!) { node(id: $id) { id } }",
               given(id=attribute))  # fmt: skip
@@ -239,6 +245,7 @@ OPS: list[Op] = [
     Op("query analytics", "{ analytics { assessmentsCompleted } }", none),
     Op("query webhookEndpoints", "{ webhookEndpoints { id } }", none),
     Op("query auditEvents", "{ auditEvents(first: 1) { totalCount } }", none),
+    Op("query tracks", "{ tracks { name domains { domain weight } } }", none),
     Op("query health", "{ health { api } }", none),
     Op("mutation register", f"mutation M($input: RegisterInput!) {{ register(input: $input) "
        f"{{ user {{ id }} {PAYLOAD} }} }}", register_input),
@@ -276,6 +283,8 @@ OPS: list[Op] = [
        f"setAssessmentForm(input: $input) {{ form {{ name }} {PAYLOAD} }} }}", form_input),
     Op("mutation upsertCredential", f"mutation M($input: CredentialInput!) {{ upsertCredential("
        f"input: $input) {{ credential {{ id }} {PAYLOAD} }} }}", credential_input),
+    Op("mutation upsertTrack", f"mutation M($input: TrackInput!) {{ upsertTrack(input: $input) "
+       f"{{ track {{ name }} {PAYLOAD} }} }}", track_input),
     Op("mutation setCredentialActive", f"mutation M($id: ID!) {{ setCredentialActive(id: $id, "
        f"active: true) {{ credential {{ id }} {PAYLOAD} }} }}", given(id="credential")),
     Op("mutation rebuildRagIndex", f"mutation {{ rebuildRagIndex {{ status {PAYLOAD} }} }}", none),
@@ -487,6 +496,7 @@ AUDITED = [
     ("mutation setQuestionActive", "admin", "question.set_active"),
     ("mutation setAssessmentForm", "admin", "form.set"),
     ("mutation upsertCredential", "admin", "credential.upsert"),
+    ("mutation upsertTrack", "admin", "track.upsert"),
     ("mutation setCredentialActive", "admin", "credential.activate"),
     ("mutation rebuildRagIndex", "admin", "rag_index.rebuild"),
     ("mutation createWebhookEndpoint", "admin", "webhook.create"),

@@ -78,6 +78,7 @@ PERSONAL_TABLES = {
 INSTITUTION_TABLES = {
     "questions": "the question bank; what a student saw is exported from its snapshot",
     "assessment_forms": "assessment compositions set by admins",
+    "tracks": "track blueprints (weighted domains) set by admins and the seeds",
     "credentials": "the micro-credential catalogue",
     "embeddings_meta": "bookkeeping of the catalogue's vector index",
     "webhook_endpoints": "integrations configured by admins",
