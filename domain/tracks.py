@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from domain.errors import Problems
+from domain.text import clean_text
 
 CORE_SIZE = 3
 # At least this share of the scored items (theory + essay) comes from the core domains.
@@ -82,10 +83,12 @@ def validate_blueprint(
     name = draft.name.strip().lower()
     if not 1 <= len(name) <= NAME_MAX or not _is_slug(name):
         problems.invalid(f"A track name is 1..{NAME_MAX} letters, digits or dashes.", *path, "name")
-    title = draft.title.strip()
+    # Free text goes through the same hygiene as every other (control characters out: a NUL
+    # cannot even be stored in PostgreSQL).
+    title = clean_text(draft.title, keep_newlines=False)
     if not 1 <= len(title) <= TITLE_MAX:
         problems.invalid(f"A title is 1..{TITLE_MAX} characters.", *path, "title")
-    description = draft.description.strip()
+    description = clean_text(draft.description)
     if len(description) > DESCRIPTION_MAX:
         problems.invalid(
             f"A description is at most {DESCRIPTION_MAX} characters.", *path, "description"

@@ -190,6 +190,9 @@ BASELINES: dict[str, Baseline] = {
         "secret": "s" * 32}}),
     "deleteWebhookEndpoint": lambda w, p: (w.admin, {"id": w.webhook_id}),
     "rescoreEssays": lambda w, p: (w.admin, {"assessmentId": w.assessment_id}),
+    "upsertTrack": lambda w, p: (w.admin, {"input": {
+        "name": "hostile-track", "title": "Hostile", "description": "A track for hostile text.",
+        "domains": [{"domain": "networking", "weight": 1}]}}),
     "overrideEssayScore": lambda w, p: (w.admin, {"input": {
         "essayScoreId": ids.encode(ids.Kind.ESSAY_SCORE, ids.new_uuid()), "score": 0.5,
         "reason": "Reviewed by hand.", "rubric": [{"name": "accuracy", "score": 0.5}]}}),
