@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,18 +79,28 @@ async def store(
         )
         session.add(row)
         await session.flush()
-        for trace in item.traces:
-            session.add(
-                RagTrace(
-                    recommendation_id=recommendation.id,
-                    item_id=row.id,
-                    source_title=trace.get("source"),
-                    snippet=trace.get("snippet"),
-                    source_url=trace.get("url"),
-                    score=trace.get("score"),
-                )
-            )
+        _add_traces(session, recommendation.id, row.id, item.traces)
     await session.flush()
+
+
+def _add_traces(
+    session: AsyncSession,
+    recommendation_id: uuid.UUID,
+    item_id: uuid.UUID,
+    traces: Sequence[Mapping[str, Any]],
+) -> None:
+    """The passages that found one recommended credential (the pipeline's and a rebuild's)."""
+    for trace in traces:
+        session.add(
+            RagTrace(
+                recommendation_id=recommendation_id,
+                item_id=item_id,
+                source_title=trace.get("source"),
+                snippet=trace.get("snippet"),
+                source_url=trace.get("url"),
+                score=trace.get("score"),
+            )
+        )
 
 
 async def load(
@@ -240,15 +250,5 @@ async def replace_recommendation(
         row.rank, row.reason_short, row.fit_score = item.rank, item.reason, item.fit
         session.add(row)
         await session.flush()
-        for trace in item.traces:
-            session.add(
-                RagTrace(
-                    recommendation_id=recommendation.id,
-                    item_id=row.id,
-                    source_title=trace.get("source"),
-                    snippet=trace.get("snippet"),
-                    source_url=trace.get("url"),
-                    score=trace.get("score"),
-                )
-            )
+        _add_traces(session, recommendation.id, row.id, item.traces)
     await session.flush()
