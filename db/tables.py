@@ -377,7 +377,9 @@ class EmbeddingMeta(SQLModel, table=True):
     __table_args__ = (
         sa.Index("idx_embed_credential", "credential_id"),
         sa.Index("idx_embed_collection", "collection"),
-        sa.UniqueConstraint("credential_id", "model", name="uq_embeddings_meta_credential_model"),
+        sa.UniqueConstraint(
+            "credential_id", "collection", name="uq_embeddings_meta_credential_collection"
+        ),
     )
 
     id: uuid.UUID = _id()

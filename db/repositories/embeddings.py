@@ -34,14 +34,16 @@ async def record(
     now: datetime,
 ) -> None:
     table = EmbeddingMeta.__table__  # type: ignore[attr-defined]
-    values = {"embedding_id": embedding_id, "collection": collection, "dim": dim,
+    values = {"embedding_id": embedding_id, "model": model, "dim": dim,
               "content_hash": content_hash, "chunk_count": chunk_count,
               "created_at": now}  # fmt: skip
     statement = insert_for(session, table).values(
-        id=uuid.uuid4(), credential_id=credential_id, model=model, **values
+        id=uuid.uuid4(), credential_id=credential_id, collection=collection, **values
     )
+    # One row per credential and collection: a second collection on the same database (another
+    # deployment or namespace) keeps its own rows instead of taking these over.
     await session.execute(
-        statement.on_conflict_do_update(index_elements=["credential_id", "model"], set_=values)
+        statement.on_conflict_do_update(index_elements=["credential_id", "collection"], set_=values)
     )
 
 

@@ -162,3 +162,26 @@ async def test_chroma_down_falls_back_to_the_lookup_and_recovers_without_a_resta
         assert all(t["score"] is not None for t in traces)
     finally:
         await asyncio.to_thread(chroma.stop, back)
+
+
+async def test_two_namespaces_on_one_database_keep_their_own_mirrors(
+    own_stack: StackConfig,
+) -> None:
+    """Two deployments sharing a database (and the embedding model) but not a collection: the
+    second one's build must not take over the first one's rows, or the first one's statistics
+    drop to zero and it re-embeds everything on its next check."""
+    first = own_stack.settings(redis_namespace="first")
+    second = own_stack.settings(redis_namespace="second")
+    async with open_services(first) as services:
+        await rebuild(services, call_key="first-build")
+        first_name = services.vector_index.name
+        async with services.db.read() as session:
+            first_rows = len(await embeddings_repo.for_collection(session, first_name))
+    assert first_rows > 0
+    async with open_services(second) as services:
+        await rebuild(services, call_key="second-build")
+        assert services.vector_index.name != first_name
+    async with open_services(first) as services:
+        async with services.db.read() as session:
+            assert len(await embeddings_repo.for_collection(session, first_name)) == first_rows
+        assert await ensure_index_current(services) is False
