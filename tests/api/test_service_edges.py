@@ -150,7 +150,9 @@ async def test_requests_per_ip_are_limited(stack: StackConfig) -> None:
             auth_requests_per_ip=3,
             auth_ip_window_seconds=60,
             redis_namespace=f"{stack.namespace}-ip",
-        )
+        ),
+        # Registration only: a vector index for this namespace would be built for nothing.
+        build_index=False,
     )
     await running.start()
     client = GraphQLClient(running.base_url)
