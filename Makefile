@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
-	    bench-scoring bench-recommend bench-load chaos clean
+	    bench-scoring bench-recommend bench-cpu bench-load chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -67,6 +67,9 @@ bench-scoring: $(STAMP) ## local essay scorer vs human grades and non-answers (D
 
 bench-recommend: $(STAMP) ## recommendation quality: precision@3 and nDCG@3 against advisors' picks
 	$(BIN)/python -m tests.bench.recommend $(if $(VERBOSE),--verbose,)
+
+bench-cpu: $(STAMP) ## server CPU time per operation beside the stack's floors (needs PostgreSQL + Redis)
+	$(BIN)/python -m tests.bench.cpu $(if $(ROUNDS),--rounds "$(ROUNDS)",)
 
 bench-load: $(STAMP) ## the full student journey under load: concurrency held with every p95 < 500 ms
 	$(BIN)/python -m tests.bench.load $(if $(STUDENTS),--students "$(STUDENTS)",)

@@ -82,17 +82,32 @@ def server_env(stack: StackConfig, **extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Launched:
+    base: str
+    pid: int
+
+
 @asynccontextmanager
 async def server_process(env: dict[str, str]) -> AsyncIterator[str]:
     """uvicorn serving the app in a child process; yields its base URL."""
+    async with launched(env) as server:
+        yield server.base
+
+
+@asynccontextmanager
+async def launched(
+    env: dict[str, str], target: str = "app:create_app", factory: bool = True
+) -> AsyncIterator[Launched]:
+    """uvicorn serving `target` in a child process; yields its base URL and process id."""
     port = free_port()
     process = subprocess.Popen(  # noqa: ASYNC220
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "app:create_app",
-            "--factory",
+            target,
+            *(["--factory"] if factory else []),
             "--host",
             "127.0.0.1",
             "--port",
@@ -118,7 +133,7 @@ async def server_process(env: dict[str, str]) -> AsyncIterator[str]:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("server did not start in 30 s")
-        yield base
+        yield Launched(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
