@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # One BLAS thread per process (see compose.yaml).
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
+.PHONY: help install browser run serve migrate seed worker test test-fast lint format schema bench \
 	    bench-scoring bench-recommend bench-cpu bench-load chaos clean
 
 help:
@@ -42,7 +42,19 @@ worker: $(STAMP) ## the arq worker (needs REDIS_URL)
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it the API runs jobs in-process"; exit 2; }
 	$(BIN)/arq jobs.worker.WorkerSettings
 
-test: $(STAMP) ## the whole suite, on PostgreSQL + Redis and on SQLite + in-process
+# The GraphiQL browser test drives Debian's chromium (never a browser download). A fresh
+# machine may not have it yet: install it from the distribution's packages when we can.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y chromium >/dev/null; \
+	else echo "no apt-get: install chromium at $(CHROMIUM) for the browser test"; fi
+
+browser: $(CHROMIUM) ## Debian's chromium for the GraphiQL browser test
+
+test: $(STAMP) $(CHROMIUM) ## the whole suite, on PostgreSQL + Redis and on SQLite + in-process
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
