@@ -88,27 +88,31 @@ async def start(
         form = await forms_repo.get(session, form_name)
         if form is None and form_name == "default":
             form = await forms_repo.get_or_default(session)
-        published = await forms_repo.published_names(session)
         if form is None:
+            published = ", ".join(await forms_repo.published_names(session))
             raise validation(
-                f"Unknown form '{form_name}'. Published forms: {', '.join(published)}.",
-                "input",
-                "form",
+                f"Unknown form '{form_name}'. Published forms: {published}.", "input", "form"
             )
         custom = composition is not None and composition != Composition.from_dict(
             form.composition_json
         )
         if custom and not caller.is_admin:
+            published = ", ".join(await forms_repo.published_names(session))
             raise AccessDenied.forbidden(
                 "Students take an assessment from a published form as it is: leave out "
-                f"composition and choose a form ({', '.join(published)}). Only admins may set "
-                "their own composition."
+                f"composition and choose a form ({published}). Only admins may set their own "
+                "composition."
             )
         pool = await active_pool(ctx, session)
         blueprints = await tracks_repo.blueprints(session)
         existing = await assessments_repo.open_draft(session, caller.id, track)
         seen = await assessments_repo.seen_history(session, caller.id)
-        last_start = await assessments_repo.last_counted_start(session, caller.id, track, form.name)
+        # A custom try-out is no retake: nothing to look up for it.
+        last_start = (
+            None
+            if custom
+            else await assessments_repo.last_counted_start(session, caller.id, track, form.name)
+        )
     if existing is not None:
         if status_of(existing) is Status.DRAFT:
             return Started(existing, reused=True)
