@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=30)
     webhook_delivery_retention_days: int = Field(default=90, ge=1)
     essay_wait_seconds: float = Field(default=10.0, ge=0)
+    # Hours between a student's attempts at the same track and form (domain/retakes.py); a
+    # form's own retake_cooldown_hours overrides it. 0 turns the cooldown off.
+    retake_cooldown_hours: int = Field(default=24, ge=0, le=8760)
     # An essay goes to human review when the LLM's and the local scorer's overall scores differ
     # by more than this (or when it is flagged).
     essay_review_threshold: float = Field(default=0.35, ge=0, le=1)

@@ -158,6 +158,8 @@ class AssessmentForm(SQLModel, table=True):
     name: str = Field(primary_key=True, sa_type=sa.Text)
     composition_json: dict[str, int] = _json(dict)
     expires_in_hours: int = Field(default=168, nullable=False)
+    # This form's retake cooldown; None uses the RETAKE_COOLDOWN_HOURS setting.
+    retake_cooldown_hours: int | None = Field(default=None)
     updated_at: datetime = _created()
 
 
@@ -183,6 +185,8 @@ class Assessment(SQLModel, table=True):
         sa.CheckConstraint(_in("status", ASSESSMENT_STATUSES), name="status"),
         sa.Index("idx_assessments_user", "user_id"),
         sa.Index("idx_assessments_status", "status"),
+        # A student's attempts at one track and form, newest first: the retake cooldown.
+        sa.Index("idx_assessments_user_track_form", "user_id", "track", "form_name", "created_at"),
         # At most one open draft per student and track: a double click cannot create two.
         sa.Index(
             "uq_assessments_one_draft_per_track",
@@ -197,6 +201,16 @@ class Assessment(SQLModel, table=True):
     id: uuid.UUID = _id()
     user_id: uuid.UUID = _fk("users.id")
     track: str = Field(default="general", sa_type=sa.Text, nullable=False)
+    # The published form it was started from (domain/retakes.py: the cooldown is per form).
+    form_name: str = Field(
+        default="default", sa_type=sa.Text, nullable=False,
+        sa_column_kwargs={"server_default": "default"},
+    )  # fmt: skip
+    # An admin's assessment whose composition is not its form's: a try-out, never counted in
+    # latest profiles, student filters or analytics, and not a retake.
+    custom: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     status: str = Field(default="draft", sa_type=sa.Text, nullable=False)
     composition_json: dict[str, int] = _json(dict)
     created_at: datetime = _created()

@@ -12,8 +12,12 @@ Rules, in order of importance:
    A track that questions are tagged with but that has no blueprint yet (an admin has not
    called upsertTrack) keeps the broad spread: a round-robin over the domains, essays
    preferring domains the theory items did not cover.
-3. Questions this student saw in recent assessments come last within their domain, so retaking
-   the assessment mostly shows new questions.
+3. No question is repeated across a student's attempts until the track's pool for that domain
+   and kind (theory, essay, profile area) is exhausted for the student; then the least
+   recently seen come first. `seen` is the student's history: when each question was last
+   shown to them (db/repositories/assessments.seen_history), over all their attempts. On a
+   blueprint track, where a domain's share of essays is a tie, the domain that still has
+   unseen essays takes it.
 4. On a role track, items written for that track come before general ones of the same domain.
 5. Ties are broken by a seeded random generator: the same seed gives the same assessment.
 
@@ -24,8 +28,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from domain.composition import Composition
 from domain.errors import DomainError, ErrorCode, Problem
@@ -33,6 +38,11 @@ from domain.questions import QuestionType
 from domain.tracks import Blueprint, allocate
 
 GENERAL_TRACK = "general"
+# Sorts before every real time: an unseen question is "seen longest ago" of all.
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+# When each question was last shown to the student (ids the student never saw are absent).
+SeenHistory = Mapping[uuid.UUID, datetime]
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ def select_questions(
     pool: Sequence[Candidate],
     composition: Composition,
     track: str,
-    recently_seen: set[uuid.UUID],
+    seen: SeenHistory,
     rng: random.Random,
     blueprint: Blueprint | None = None,
 ) -> list[Candidate]:
@@ -90,17 +100,17 @@ def select_questions(
             by_type[QuestionType.ESSAY],
             composition,
             track,
-            recently_seen,
+            seen,
             rng,
         )
     else:
         theory = _spread(by_type[QuestionType.THEORETICAL], wanted[QuestionType.THEORETICAL],
-                         track, recently_seen, rng, _domain)  # fmt: skip
+                         track, seen, rng, _domain)  # fmt: skip
         covered = {c.domain for c in theory}
         essays = _spread(by_type[QuestionType.ESSAY], wanted[QuestionType.ESSAY], track,
-                         recently_seen, rng, _domain, avoid=covered)  # fmt: skip
+                         seen, rng, _domain, avoid=covered)  # fmt: skip
     profile = _spread(by_type[QuestionType.PROFILE], wanted[QuestionType.PROFILE], track,
-                      recently_seen, rng, _area)  # fmt: skip
+                      seen, rng, _area)  # fmt: skip
     return theory + essays + profile
 
 
@@ -116,7 +126,7 @@ def _spread(
     candidates: Sequence[Candidate],
     count: int,
     track: str,
-    recently_seen: set[uuid.UUID],
+    seen: SeenHistory,
     rng: random.Random,
     group_of: Callable[[Candidate], str],
     avoid: set[str] | None = None,
@@ -127,16 +137,17 @@ def _spread(
     # Sorting by id first makes the outcome independent of the order the pool came in.
     for candidate in sorted(candidates, key=lambda c: c.id):
         groups.setdefault(group_of(candidate), []).append(candidate)
-    queues = {name: _ordered(items, track, recently_seen, rng) for name, items in groups.items()}
+    queues = {name: _ordered(items, track, seen, rng) for name, items in groups.items()}
     names = sorted(queues)
     rng.shuffle(names)
     avoid = avoid or set()
     picked: list[Candidate] = []
     while len(picked) < count:
         # Each round takes at most one item per group; groups whose next item is unseen, then
-        # groups not covered by the other type, come first.
+        # groups not covered by the other type, then the least recently seen, come first.
         live = [n for n in names if queues[n]]
-        live.sort(key=lambda n: (queues[n][0].id in recently_seen, n in avoid))
+        live.sort(key=lambda n: (queues[n][0].id in seen, n in avoid,
+                                 seen.get(queues[n][0].id, NEVER)))  # fmt: skip
         for name in live:
             if len(picked) == count:
                 break
@@ -145,14 +156,16 @@ def _spread(
 
 
 def _ordered(
-    items: list[Candidate], track: str, recently_seen: set[uuid.UUID], rng: random.Random
+    items: list[Candidate], track: str, seen: SeenHistory, rng: random.Random
 ) -> list[Candidate]:
+    """Unseen first (the track's own before general ones), then least recently seen first;
+    the seeded shuffle breaks the remaining ties (sorted() is stable)."""
     shuffled = list(items)
     rng.shuffle(shuffled)
     own_track = track != GENERAL_TRACK
     return sorted(
         shuffled,
-        key=lambda c: (c.id in recently_seen, not (own_track and track in c.tracks)),
+        key=lambda c: (c.id in seen, seen.get(c.id, NEVER), not (own_track and track in c.tracks)),
     )
 
 
@@ -162,7 +175,7 @@ def _follow_blueprint(
     essay_pool: Sequence[Candidate],
     composition: Composition,
     track: str,
-    recently_seen: set[uuid.UUID],
+    seen: SeenHistory,
     rng: random.Random,
 ) -> tuple[list[Candidate], list[Candidate]]:
     theory_by = _by_domain(theory_pool)
@@ -189,18 +202,25 @@ def _follow_blueprint(
         )
     order = sorted(quota)
     rng.shuffle(order)
+    unseen_essays = {d: sum(c.id not in seen for c in items) for d, items in essay_by.items()}
     essays_of = dict(lo)
     for _ in range(wanted_essay - sum(lo.values())):
         open_ = [d for d in order if essays_of[d] < hi[d]]
         # max() keeps the first of equal gaps: the seeded order decides ties.
-        best = max(open_, key=lambda d: quota[d] * wanted_essay / scored - essays_of[d])
+        best = max(
+            open_,
+            key=lambda d: (
+                quota[d] * wanted_essay / scored - essays_of[d],
+                unseen_essays.get(d, 0) > essays_of[d],
+            ),
+        )
         essays_of[best] += 1
     theory_lists = {
-        d: _ordered(theory_by.get(d, []), track, recently_seen, rng)[: quota[d] - essays_of[d]]
+        d: _ordered(theory_by.get(d, []), track, seen, rng)[: quota[d] - essays_of[d]]
         for d in order
     }
     essay_lists = {
-        d: _ordered(essay_by.get(d, []), track, recently_seen, rng)[: essays_of[d]] for d in order
+        d: _ordered(essay_by.get(d, []), track, seen, rng)[: essays_of[d]] for d in order
     }
     return _interleave(theory_lists, order), _interleave(essay_lists, order)
 

@@ -25,9 +25,10 @@ from db.types import utcnow
 from domain import ids
 from domain.answers import Answer, check_answer
 from domain.composition import Composition, check_composition
-from domain.errors import DomainError, ErrorCode, Problems, not_found, validation
+from domain.errors import AccessDenied, DomainError, ErrorCode, Problems, not_found, validation
 from domain.lifecycle import Status, effective_status, ensure_answerable
 from domain.questions import QuestionType
+from domain.retakes import RetakePolicy
 from domain.selection import Candidate, known_tracks, select_questions
 from jobs.dispatch import dispatch_after_commit
 from resolvers.access import can_see_user
@@ -36,6 +37,7 @@ from resolvers.loaders import SNAPSHOTS, forget
 
 MAX_BATCH = 100
 TRACK_MAX = 40
+FORM_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -59,24 +61,58 @@ def status_of(assessment: Assessment) -> Status:
 # ---------------------------------------------------------------- start
 
 
-async def start(ctx: Context, *, track: str, composition: Composition | None) -> Started:
+async def start(
+    ctx: Context, *, track: str, composition: Composition | None, form_name: str = "default"
+) -> Started:
+    """A new assessment of `track` from the published form `form_name`, or the open draft.
+
+    Students take a form as published: a composition that is not the form's is refused
+    (FORBIDDEN). An admin may give one: the assessment is marked custom (a try-out, never
+    counted in profiles, filters or analytics, and no retake). A counted start during the
+    form's retake cooldown is RATE_LIMITED and saves nothing (domain/retakes.py)."""
     caller = await ctx.require_caller()
     problems = Problems()
     track = track.strip().lower()
+    form_name = form_name.strip().lower()
     # isprintable: the track is looked up before it is known to exist, and PostgreSQL refuses a
     # NUL in a query parameter (that was an INTERNAL error).
     if not 1 <= len(track) <= TRACK_MAX or not track.isprintable():
         problems.invalid("Choose a track such as general, data, web or security.", "input", "track")
+    if not 1 <= len(form_name) <= FORM_MAX or not form_name.isprintable():
+        problems.invalid("Choose a published form, such as default.", "input", "form")
     if composition is not None:
         check_composition(composition, problems, "input", "composition")
     problems.raise_if_any()
 
     async with ctx.read() as session:
-        form = await forms_repo.get_or_default(session)
+        form = await forms_repo.get(session, form_name)
+        if form is None and form_name == "default":
+            form = await forms_repo.get_or_default(session)
+        if form is None:
+            published = ", ".join(await forms_repo.published_names(session))
+            raise validation(
+                f"Unknown form '{form_name}'. Published forms: {published}.", "input", "form"
+            )
+        custom = composition is not None and composition != Composition.from_dict(
+            form.composition_json
+        )
+        if custom and not caller.is_admin:
+            published = ", ".join(await forms_repo.published_names(session))
+            raise AccessDenied.forbidden(
+                "Students take an assessment from a published form as it is: leave out "
+                f"composition and choose a form ({published}). Only admins may set their own "
+                "composition."
+            )
         pool = await active_pool(ctx, session)
         blueprints = await tracks_repo.blueprints(session)
         existing = await assessments_repo.open_draft(session, caller.id, track)
-        seen = await assessments_repo.recently_seen_questions(session, caller.id)
+        seen = await assessments_repo.seen_history(session, caller.id)
+        # A custom try-out is no retake: nothing to look up for it.
+        last_start = (
+            None
+            if custom
+            else await assessments_repo.last_counted_start(session, caller.id, track, form.name)
+        )
     if existing is not None:
         if status_of(existing) is Status.DRAFT:
             return Started(existing, reused=True)
@@ -89,14 +125,21 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
         raise validation(
             f"Unknown track '{track}'. Tracks: {', '.join(sorted(tracks))}.", "input", "track"
         )
+    now = utcnow()
+    if not custom:
+        policy = RetakePolicy.of(
+            form.retake_cooldown_hours, ctx.services.settings.retake_cooldown_hours
+        )
+        policy.check(last_start, now, "input", "form")
     wanted = composition or Composition.from_dict(form.composition_json)
     # Variety between students, not secrecy: a plain PRNG is right here.
     rng = random.Random()  # noqa: S311
     chosen = select_questions(pool, wanted, track, seen, rng, blueprints.get(track))
-    now = utcnow()
     assessment = Assessment(
         user_id=caller.id,
         track=track,
+        form_name=form.name,
+        custom=custom,
         composition_json=wanted.as_dict(),
         created_at=now,
         expires_at=now + timedelta(hours=form.expires_in_hours),
@@ -107,7 +150,10 @@ async def start(ctx: Context, *, track: str, composition: Composition | None) ->
             snapshots = await assessments_repo.add_with_questions(
                 uow.session, assessment, [rows[c.id] for c in chosen]
             )
-            await _audit(uow, ctx, caller, "assessment.start", assessment.id, {"track": track})
+            await _audit(
+                uow, ctx, caller, "assessment.start", assessment.id,
+                {"track": track, "form": form.name, "custom": custom},
+            )  # fmt: skip
     except IntegrityError:
         # A concurrent start for the same track won the one-draft index: hand back its draft.
         async with ctx.read() as session:

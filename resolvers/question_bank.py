@@ -14,6 +14,7 @@ from domain import ids
 from domain.composition import Composition, check_composition, check_expiry_hours
 from domain.errors import DomainError, ErrorCode, Problems, not_found
 from domain.questions import QuestionDraft, QuestionType, validate_question
+from domain.retakes import check_cooldown_hours
 from domain.roles import Role
 from resolvers.assessments import forget_active_pool
 from resolvers.context import Context
@@ -132,27 +133,53 @@ def _check_form_name(name: str, problems: Problems, *path: str) -> str:
     return cleaned
 
 
+class Keep:
+    """An input the caller left out: the stored value stays."""
+
+
+KEEP = Keep()
+
+
 async def set_form(
-    ctx: Context, name: str, composition: Composition, expires_in_hours: int | None
+    ctx: Context,
+    name: str,
+    composition: Composition,
+    expires_in_hours: int | None,
+    retake_cooldown_hours: int | Keep | None = KEEP,
 ) -> AssessmentForm:
+    """Create or replace a published form. `retake_cooldown_hours`: KEEP leaves it as stored,
+    None uses the RETAKE_COOLDOWN_HOURS setting, a number overrides it for this form."""
     caller = await ctx.require_caller(Role.ADMIN)
     problems = Problems()
     form_name = _check_form_name(name, problems, "input")
     check_composition(composition, problems, "input", "composition")
     if expires_in_hours is not None:
         check_expiry_hours(expires_in_hours, problems, "input", "expiresInHours")
+    if isinstance(retake_cooldown_hours, int) and (
+        problem := check_cooldown_hours(retake_cooldown_hours)
+    ):
+        problems.invalid(problem, "input", "retakeCooldownHours")
     problems.raise_if_any()
     async with ctx.transaction() as uow:
         current = await forms_repo.get_or_default(uow.session, form_name)
         hours = expires_in_hours if expires_in_hours is not None else current.expires_in_hours
-        form, _ = await forms_repo.upsert(uow.session, form_name, composition, hours)
+        cooldown = (
+            current.retake_cooldown_hours
+            if isinstance(retake_cooldown_hours, Keep)
+            else retake_cooldown_hours
+        )
+        form, _ = await forms_repo.upsert(uow.session, form_name, composition, hours, cooldown)
         await audit.record(
             uow.session,
             actor=caller.public_id,
             action="form.set",
             resource=f"form:{form_name}",
             request_id=ctx.request_id,
-            meta={"composition": composition.as_dict(), "expiresInHours": hours},
+            meta={
+                "composition": composition.as_dict(),
+                "expiresInHours": hours,
+                "retakeCooldownHours": cooldown,
+            },
         )
     return form
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -26,15 +27,22 @@ class UserError:
     retry_after_seconds: int | None = strawberry.field(
         default=None, description="Set with RATE_LIMITED: seconds to wait before trying again."
     )
+    retry_at: datetime | None = strawberry.field(
+        default=None,
+        description="Set with RATE_LIMITED when the wait ends at a known time (a retake "
+        "cooldown): when the next attempt opens.",
+    )
 
     @classmethod
     def from_problem(cls, problem: Problem) -> UserError:
         retry = problem.extra.get("retryAfterSeconds")
+        retry_at = problem.extra.get("retryAt")
         return cls(
             field=list(problem.field) if problem.field else None,
             code=problem.code,
             message=problem.message,
             retry_after_seconds=int(retry) if isinstance(retry, int) else None,
+            retry_at=retry_at if isinstance(retry_at, datetime) else None,
         )
 
 

@@ -168,8 +168,17 @@ class Mutation:
     ) -> AssessmentFormPayload:
         async def run() -> AssessmentFormPayload:
             hours = None if input.expires_in_hours is strawberry.UNSET else input.expires_in_hours
+            cooldown = (
+                question_bank.KEEP
+                if input.retake_cooldown_hours is strawberry.UNSET
+                else input.retake_cooldown_hours
+            )
             row = await question_bank.set_form(
-                info.context, input.name or "default", input.composition.to_domain(), hours
+                info.context,
+                input.name or "default",
+                input.composition.to_domain(),
+                hours,
+                cooldown,
             )
             return AssessmentFormPayload(form=AssessmentForm.from_row(row))
 
@@ -216,7 +225,10 @@ class Mutation:
                 else input.composition.to_domain()
             )
             started = await assessment_resolvers.start(
-                info.context, track=input.track or "general", composition=composition
+                info.context,
+                track=input.track or "general",
+                composition=composition,
+                form_name=input.form or "default",
             )
             return StartAssessmentPayload(
                 assessment=Assessment.from_row(started.assessment), reused=started.reused

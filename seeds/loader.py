@@ -281,7 +281,9 @@ async def _write_forms(session: AsyncSession, items: list[tuple[str, Composition
     tally = Tally()
     for name, composition, hours in items:
         existing = await forms_repo.get(session, name)
-        _, changed = await forms_repo.upsert(session, name, composition, hours)
+        # The seed file says nothing of a retake cooldown: an admin's setting stays.
+        cooldown = existing.retake_cooldown_hours if existing is not None else None
+        _, changed = await forms_repo.upsert(session, name, composition, hours, cooldown)
         target = (
             tally.created if existing is None else tally.updated if changed else tally.unchanged
         )

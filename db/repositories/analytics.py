@@ -1,4 +1,7 @@
-"""Reads behind the ADMIN analytics: completions, degradation, retrieval relevance, feedback."""
+"""Reads behind the ADMIN analytics: completions, degradation, retrieval relevance, feedback.
+
+Custom assessments (an admin's try-out with a composition that is not its form's) are not
+measurements of the service's real use: every read here leaves them out."""
 
 from __future__ import annotations
 
@@ -8,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.tables import Assessment, RagTrace, Recommendation, RecommendationFeedback
+from db.tables import (
+    Assessment,
+    RagTrace,
+    Recommendation,
+    RecommendationFeedback,
+    RecommendationItem,
+)
 
 
 async def completions_since(session: AsyncSession, since: datetime) -> list[tuple[float, bool]]:
@@ -17,7 +26,11 @@ async def completions_since(session: AsyncSession, since: datetime) -> list[tupl
     rows = await session.execute(
         sa.select(
             col(Assessment.submitted_at), col(Assessment.completed_at), col(Assessment.degraded)
-        ).where(col(Assessment.status) == "done", col(Assessment.completed_at) >= since)
+        ).where(
+            col(Assessment.status) == "done",
+            col(Assessment.completed_at) >= since,
+            col(Assessment.custom).is_(False),
+        )
     )
     return [
         (max((completed - submitted).total_seconds(), 0.0), bool(degraded))
@@ -32,7 +45,12 @@ async def top_similarity_per_bundle(session: AsyncSession, since: datetime) -> l
     rows = await session.execute(
         sa.select(best)
         .join(Recommendation, col(Recommendation.id) == col(RagTrace.recommendation_id))
-        .where(col(Recommendation.generated_at) >= since, col(RagTrace.score).is_not(None))
+        .join(Assessment, col(Assessment.id) == col(Recommendation.assessment_id))
+        .where(
+            col(Recommendation.generated_at) >= since,
+            col(RagTrace.score).is_not(None),
+            col(Assessment.custom).is_(False),
+        )
         .group_by(col(RagTrace.recommendation_id))
     )
     return [float(value) for (value,) in rows if value is not None]
@@ -43,8 +61,18 @@ async def feedback_since(session: AsyncSession, since: datetime) -> tuple[int, i
     accepted = sa.func.sum(sa.case((col(RecommendationFeedback.accepted), 1), else_=0))
     row = (
         await session.execute(
-            sa.select(accepted, sa.func.count()).where(
-                col(RecommendationFeedback.updated_at) >= since
+            sa.select(accepted, sa.func.count())
+            .join(
+                RecommendationItem,
+                col(RecommendationItem.id) == col(RecommendationFeedback.item_id),
+            )
+            .join(
+                Recommendation, col(Recommendation.id) == col(RecommendationItem.recommendation_id)
+            )
+            .join(Assessment, col(Assessment.id) == col(Recommendation.assessment_id))
+            .where(
+                col(RecommendationFeedback.updated_at) >= since,
+                col(Assessment.custom).is_(False),
             )
         )
     ).one()

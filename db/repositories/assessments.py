@@ -50,23 +50,41 @@ async def page_for_user(
     return await paginate(session, statement, col(Assessment.id), first, after)
 
 
-async def recently_seen_questions(
-    session: AsyncSession, user_id: uuid.UUID, assessments: int = 5
-) -> set[uuid.UUID]:
-    recent = (
-        sa.select(col(Assessment.id))
-        .where(col(Assessment.user_id) == user_id)
-        .order_by(col(Assessment.id).desc())
-        .limit(assessments)
-        .subquery()
-    )
-    rows = await session.scalars(
-        sa.select(col(AssessmentQuestion.question_id)).where(
-            col(AssessmentQuestion.assessment_id).in_(sa.select(recent.c.id)),
+async def seen_history(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
+    """When each bank question was last shown to this student: the start of the latest of
+    their attempts (any status, custom ones too: a question seen is seen) that held it."""
+    last = sa.func.max(col(Assessment.created_at))
+    rows = await session.execute(
+        sa.select(col(AssessmentQuestion.question_id), last)
+        .join(Assessment, col(Assessment.id) == col(AssessmentQuestion.assessment_id))
+        .where(
+            col(Assessment.user_id) == user_id,
             col(AssessmentQuestion.question_id).is_not(None),
         )
+        .group_by(col(AssessmentQuestion.question_id))
     )
-    return {row for row in rows if row is not None}
+    # max() keeps the column's type, so the times come back timezone-aware on both databases.
+    return {question: at for question, at in rows if question is not None and at is not None}
+
+
+async def last_counted_start(
+    session: AsyncSession, user_id: uuid.UUID, track: str, form_name: str
+) -> datetime | None:
+    """The start of the student's latest attempt at this track and form that counts for the
+    retake cooldown (domain/retakes.py): not custom, not FAILED."""
+    statement = (
+        sa.select(col(Assessment.created_at))
+        .where(
+            col(Assessment.user_id) == user_id,
+            col(Assessment.track) == track,
+            col(Assessment.form_name) == form_name,
+            col(Assessment.custom).is_(False),
+            col(Assessment.status) != Status.FAILED.value,
+        )
+        .order_by(col(Assessment.created_at).desc())
+        .limit(1)
+    )
+    return (await session.scalars(statement)).first()
 
 
 def snapshot_of(question: Question, assessment_id: uuid.UUID, order_no: int) -> AssessmentQuestion:

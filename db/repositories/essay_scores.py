@@ -171,10 +171,12 @@ async def agreement_pairs(
     session: AsyncSession,
 ) -> list[tuple[float, EssayScore]]:
     """(human score, the machine score it replaced) for every overridden essay score, the
-    newest override of each."""
+    newest override of each; not of custom assessments (analytics leave those out)."""
     rows = await session.execute(
         sa.select(EssayScoreOverride, EssayScore)
         .join(EssayScore, col(EssayScore.id) == col(EssayScoreOverride.essay_score_id))
+        .join(Assessment, col(Assessment.id) == col(EssayScore.assessment_id))
+        .where(col(Assessment.custom).is_(False))
         .order_by(col(EssayScoreOverride.created_at), col(EssayScoreOverride.id))
     )
     newest: dict[uuid.UUID, tuple[float, EssayScore]] = {}

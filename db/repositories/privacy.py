@@ -250,6 +250,8 @@ def _assessment(assessment: Assessment, rows: _AssessmentRows) -> dict[str, Any]
         "id": ids.encode(ids.Kind.ASSESSMENT, key),
         "track": assessment.track,
         "status": Status(assessment.status).name,
+        "form": assessment.form_name,
+        "custom": assessment.custom,
         "composition": assessment.composition_json,
         "createdAt": _iso(assessment.created_at),
         "expiresAt": _iso(assessment.expires_at),

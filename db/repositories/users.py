@@ -72,7 +72,8 @@ async def students_page(
     after: str | None,
 ) -> Page[User]:
     """Students in registration order: all of them, or an advisor's. `weak_in` and `band` look
-    at each student's latest DONE assessment (its stored profile)."""
+    at each student's latest counted DONE assessment (its stored profile; custom ones are
+    admins' try-outs and never count)."""
     statement = sa.select(User).where(col(User.role) == "student")
     if advisor_id is not None:
         statement = statement.join(
@@ -94,7 +95,8 @@ async def students_page(
         statement = (
             statement.join(latest, latest.c.user_id == col(User.id))
             .join(Assessment, sa.and_(col(Assessment.user_id) == col(User.id),
-                                      col(Assessment.completed_at) == latest.c.at))
+                                      col(Assessment.completed_at) == latest.c.at,
+                                      col(Assessment.custom).is_(False)))
             .join(Score, col(Score.assessment_id) == col(Assessment.id))
         )  # fmt: skip
         if weak_in is not None:
@@ -105,9 +107,10 @@ async def students_page(
 
 
 def _latest_done() -> sa.Select[uuid.UUID, datetime | None]:
+    """Per user, when their latest counted assessment finished: DONE and not custom."""
     return (
         sa.select(col(Assessment.user_id), sa.func.max(col(Assessment.completed_at)).label("at"))
-        .where(col(Assessment.status) == "done")
+        .where(col(Assessment.status) == "done", col(Assessment.custom).is_(False))
         .group_by(col(Assessment.user_id))
     )
 
@@ -115,7 +118,8 @@ def _latest_done() -> sa.Select[uuid.UUID, datetime | None]:
 async def latest_profiles(
     session: AsyncSession, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[uuid.UUID, dict[str, Any]]]:
-    """Per user: (assessment id, stored profile) of their latest DONE assessment."""
+    """Per user: (assessment id, stored profile) of their latest counted DONE assessment
+    (custom ones never count)."""
     if not user_ids:
         return {}
     latest = _latest_done().where(col(Assessment.user_id).in_(user_ids)).subquery()
@@ -123,6 +127,7 @@ async def latest_profiles(
         sa.select(col(Assessment.user_id), col(Assessment.id), col(Score.profile_json))
         .join(latest, sa.and_(latest.c.user_id == col(Assessment.user_id),
                               latest.c.at == col(Assessment.completed_at)))
+        .where(col(Assessment.custom).is_(False))
         .join(Score, col(Score.assessment_id) == col(Assessment.id))
     )  # fmt: skip
     found: Any = rows  # the select's column types do not survive the subquery joins

@@ -125,6 +125,11 @@ class Assessment(Node):
     expires_at: datetime
     submitted_at: datetime | None
     completed_at: datetime | None
+    form: str = strawberry.field(description="The published form it was started from.")
+    custom: bool = strawberry.field(
+        description="An admin's try-out with a composition that is not its form's: never "
+        "counted in latestProfile, students(band:, weakIn:) or analytics, and no retake."
+    )
     _row: strawberry.Private[AssessmentRow]
 
     @classmethod
@@ -138,6 +143,8 @@ class Assessment(Node):
             expires_at=row.expires_at,
             submitted_at=row.submitted_at,
             completed_at=row.completed_at,
+            form=row.form_name,
+            custom=row.custom,
             _row=row,
         )
 
@@ -202,9 +209,17 @@ class StartAssessmentInput:
         default="general",
         description="general, or a role track such as data, web, cloud, security, software.",
     )
+    form: str | None = strawberry.field(
+        default="default",
+        description="The published form to take (assessmentForm(name:) shows one; an unknown "
+        "name is refused with the published forms named). Its composition, expiry and retake "
+        "cooldown apply.",
+    )
     composition: CompositionInput | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Defaults to the form's composition (3 theoretical, 3 essay, 4 profile).",
+        description="ADMIN only: a composition that is not the form's makes the assessment "
+        "custom (a try-out, never counted in profiles, student filters or analytics). "
+        "Students leave it out (FORBIDDEN otherwise) and get the form's composition.",
     )
 
 

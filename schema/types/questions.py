@@ -244,6 +244,10 @@ class AssessmentForm:
     expires_in_hours: int = strawberry.field(
         description="How long a started assessment stays open."
     )
+    retake_cooldown_hours: int | None = strawberry.field(
+        description="Hours between a student's attempts at one track with this form, from the "
+        "start of the previous attempt; null uses the RETAKE_COOLDOWN_HOURS setting."
+    )
 
     @classmethod
     def from_row(cls, row: FormRow) -> AssessmentForm:
@@ -251,6 +255,7 @@ class AssessmentForm:
             name=row.name,
             composition=Composition.from_json(row.composition_json),
             expires_in_hours=row.expires_in_hours,
+            retake_cooldown_hours=row.retake_cooldown_hours,
         )
 
 
@@ -259,6 +264,10 @@ class AssessmentFormInput:
     name: str | None = "default"
     composition: CompositionInput
     expires_in_hours: int | None = strawberry.UNSET
+    retake_cooldown_hours: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="0..8760; null: use the RETAKE_COOLDOWN_HOURS setting; left out: unchanged.",
+    )
 
 
 @strawberry.type

@@ -56,7 +56,8 @@ class User(Node):
 
     @strawberry.field(
         description="The skill profile of the user's latest DONE assessment (null before the "
-        "first). Visible to the user, their advisor and admins."
+        "first; an admin's custom try-out never counts). Visible to the user, their advisor and "
+        "admins."
     )
     async def latest_profile(
         self, info: strawberry.Info[Context, None]

@@ -259,6 +259,9 @@ OPS: list[Op] = [
        f"{{ user {{ id }} {PAYLOAD} }} }}", none),
     Op("mutation startAssessment", f"mutation {{ startAssessment(input: {{track: \"general\"}}) "
        f"{{ assessment {{ id }} {PAYLOAD} }} }}", none),
+    Op("mutation startAssessment (a composition that is not the form's)",
+       f"mutation {{ startAssessment(input: {{track: \"data\", composition: {{theoretical: 1, "
+       f"essay: 0, profile: 0}}}}) {{ assessment {{ id custom }} {PAYLOAD} }} }}", none),
     Op("mutation answerQuestion", f"mutation M($input: AnswerInput!) {{ answerQuestion(input: "
        f"$input) {{ assessment {{ id }} {PAYLOAD} }} }}", answer_input),
     Op("mutation saveResponses", f"mutation M($input: SaveResponsesInput!) {{ saveResponses("

@@ -13,6 +13,7 @@ from tests.support.flows import (
     CREATE_QUESTION,
     SET_ACTIVE,
     UPDATE_QUESTION,
+    publish_form,
     start,
     track,
 )
@@ -228,12 +229,10 @@ async def test_bank_edits_never_reach_started_assessments(
             admin.token,
         )
         created.append(body["createQuestion"]["question"])
-    mine = await start(
-        client,
-        student.token,
-        own,
-        composition={"theoretical": 20, "essay": 0, "profile": 0},
-    )
+    # A published form large enough to hold both new questions (students take forms as they
+    # are published).
+    form = await publish_form(client, admin.token, {"theoretical": 20, "essay": 0, "profile": 0})
+    mine = await start(client, student.token, own, form=form)
     prompts_before = {q["prompt"] for q in mine["questions"]}
     assert {q["prompt"] for q in created} <= prompts_before
 

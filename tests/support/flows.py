@@ -79,6 +79,28 @@ mutation Submit($input: SubmitAssessmentInput!) {
 ASSESSMENT = f"query One($id: ID!) {{ assessment(id: $id) {{ {ASSESSMENT_FIELDS} }} }}"
 
 
+SET_FORM = """
+mutation Form($input: AssessmentFormInput!) {
+  setAssessmentForm(input: $input) {
+    form { name expiresInHours retakeCooldownHours composition { theoretical essay profile } }
+    errors { field code message }
+  }
+}
+"""
+
+
+async def publish_form(
+    client: GraphQLClient, admin_token: str, composition: dict[str, int], **extra: Any
+) -> str:
+    """An admin publishes a form of the test's own (a unique name); returns its name."""
+    name = f"f-{uuid.uuid4().hex[:10]}"
+    body = await client.data(
+        SET_FORM, {"input": {"name": name, "composition": composition, **extra}}, admin_token
+    )
+    assert body["setAssessmentForm"]["errors"] == [], body
+    return name
+
+
 def track() -> str:
     """A track of the test's own, so the questions it creates stay out of other tests' way."""
     return f"t{uuid.uuid4().hex[:10]}"

@@ -77,6 +77,10 @@ class StackConfig:
             "sweep_interval_seconds": 1,
             "requeue_grace_seconds": 3,
             "retry_delay_scale": 0.01,
+            # Tests start assessments freely and retake at once; the cooldown itself is tested
+            # with forms that set their own (tests/api/test_forms_retakes.py) and on a server
+            # started with the setting.
+            "retake_cooldown_hours": 0,
         }
         values.update(overrides)
         return Settings(**values).validate_for_startup()

@@ -24,6 +24,7 @@ from domain.tracks import (
     validate_blueprint,
 )
 from seeds.loader import DEFAULT_FILES, SeedData, SeedError, parse
+from tests.unit.seen import seen_at
 
 SHIPPED = {"general", "data", "web", "cloud", "security", "software"}
 SCORED = (QuestionType.THEORETICAL, QuestionType.ESSAY)
@@ -85,7 +86,7 @@ def test_default_form_honours_every_shipped_blueprint(seeds: SeedData, track: st
     pool = _pool(seeds)
     form = _default_form(seeds)
     for seed in range(100):
-        chosen = select_questions(pool, form, track, set(), random.Random(seed), blueprint)
+        chosen = select_questions(pool, form, track, {}, random.Random(seed), blueprint)
         assert [c.type for c in chosen] == (
             [QuestionType.THEORETICAL] * form.theoretical
             + [QuestionType.ESSAY] * form.essay
@@ -105,7 +106,7 @@ def test_other_form_sizes_keep_the_core_share(seeds: SeedData, track: str) -> No
     pool = _pool(seeds)
     for theory, essay in [(1, 0), (2, 2), (5, 5), (10, 4), (20, 10)]:
         form = Composition(theory, essay, 0)
-        chosen = select_questions(pool, form, track, set(), random.Random(7), blueprint)
+        chosen = select_questions(pool, form, track, {}, random.Random(7), blueprint)
         assert len(chosen) == theory + essay
         _assert_honoured(blueprint, chosen)
         if theory + essay >= 6:
@@ -116,7 +117,7 @@ def test_other_form_sizes_keep_the_core_share(seeds: SeedData, track: str) -> No
 def test_default_form_mixes_theory_and_essay_in_each_core_domain(seeds: SeedData) -> None:
     blueprint = next(b for b in seeds.tracks if b.name == "security")
     chosen = select_questions(
-        _pool(seeds), _default_form(seeds), "security", set(), random.Random(3), blueprint
+        _pool(seeds), _default_form(seeds), "security", {}, random.Random(3), blueprint
     )
     pairs = Counter((c.domain, c.type) for c in chosen if c.type in SCORED)
     assert pairs == {(d, t): 1 for d in blueprint.core() for t in SCORED}
@@ -126,11 +127,11 @@ def test_recently_seen_come_last_and_seed_decides(seeds: SeedData) -> None:
     blueprint = next(b for b in seeds.tracks if b.name == "web")
     pool = _pool(seeds)
     form = _default_form(seeds)
-    first = select_questions(pool, form, "web", set(), random.Random(11), blueprint)
-    again = select_questions(list(reversed(pool)), form, "web", set(), random.Random(11), blueprint)
+    first = select_questions(pool, form, "web", {}, random.Random(11), blueprint)
+    again = select_questions(list(reversed(pool)), form, "web", {}, random.Random(11), blueprint)
     assert [c.id for c in first] == [c.id for c in again]
     seen = {c.id for c in first if c.type in SCORED}
-    retake = select_questions(pool, form, "web", seen, random.Random(12), blueprint)
+    retake = select_questions(pool, form, "web", seen_at(seen), random.Random(12), blueprint)
     assert not {c.id for c in retake} & seen
     _assert_honoured(blueprint, retake)
 
@@ -164,7 +165,7 @@ def test_selection_refuses_a_blueprint_the_bank_cannot_serve() -> None:
     pool = [Candidate(uuid.uuid4(), QuestionType.THEORETICAL, d, ("general",)) for d in "abc"]
     pool += [Candidate(uuid.uuid4(), QuestionType.THEORETICAL, "z", ("general",))] * 3
     with pytest.raises(DomainError) as caught:
-        select_questions(pool, Composition(6, 0, 0), "t", set(), random.Random(0), blueprint)
+        select_questions(pool, Composition(6, 0, 0), "t", {}, random.Random(0), blueprint)
     assert caught.value.problems[0].field == ("input", "composition")
     assert "blueprint" in caught.value.problems[0].message
 
