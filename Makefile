@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
-	    bench-scoring bench-recommend bench-load chaos clean
+	    bench-scoring bench-recommend bench-load bench-item-stats chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -70,6 +70,9 @@ bench-recommend: $(STAMP) ## recommendation quality: precision@3 and nDCG@3 agai
 
 bench-load: $(STAMP) ## the full student journey under load: concurrency held with every p95 < 500 ms
 	$(BIN)/python -m tests.bench.load $(if $(STUDENTS),--students "$(STUDENTS)",)
+
+bench-item-stats: $(STAMP) ## questionStats p50/p95 over 100,000 responses in PostgreSQL (RESPONSES=n)
+	$(BIN)/python -m tests.bench.bench_item_stats $(if $(RESPONSES),--responses "$(RESPONSES)",)
 
 chaos: $(STAMP) ## fault drills: worker kill, Redis and PostgreSQL restarts, a failing LLM
 	$(BIN)/python -m tests.bench.chaos
