@@ -17,7 +17,7 @@ from domain.item_stats import ItemFlag
 from tests.support.client import GraphQLClient, register_and_login
 from tests.support.db import rows, uuid_param
 from tests.support.flows import CREATE_QUESTION, SUBMIT, answer_all, start, track
-from tests.support.pipeline import RESULT, wait_for_status
+from tests.support.pipeline import wait_for_status
 from tests.support.stacks import Server
 
 STATS = """query S($id: ID, $filter: QuestionStatsFilter, $first: Int) {
@@ -28,6 +28,8 @@ STATS = """query S($id: ID, $filter: QuestionStatsFilter, $first: Int) {
                    updatedAt } }
   }
 }"""
+ESSAYS = """query R($id: ID!) { result(assessmentId: $id) {
+  scores { essays { essayScoreId score } } } }"""
 OVERRIDE = """mutation O($input: OverrideEssayScoreInput!) { overrideEssayScore(input: $input) {
   override { id } errors { field code message } } }"""
 
@@ -63,6 +65,7 @@ async def test_a_scored_assessment_counts_once_and_a_rescore_replaces_it(
     assert body["submitAssessment"]["errors"] == []
     await wait_for_status(client, student.token, assessment["id"], {"DONE"}, timeout=180)
 
+    bank = await _bank_questions(server, assessment["id"])  # now with the options picked
     after = {q: await _stats(client, admin.token, q) for q in bank}
     for question, item in bank.items():
         now, then = after[question], before[question]
@@ -91,7 +94,7 @@ async def test_a_scored_assessment_counts_once_and_a_rescore_replaces_it(
     assert {q: await _stats(client, admin.token, q) for q in bank} == after
 
     # A human override rebuilds the result: the essay's score moves, its count does not.
-    result = (await client.data(RESULT, {"id": assessment["id"]}, admin.token))["result"]
+    result = (await client.data(ESSAYS, {"id": assessment["id"]}, admin.token))["result"]
     essay = next(e for e in result["scores"]["essays"] if e["essayScoreId"])
     body = await client.data(
         OVERRIDE,
