@@ -45,9 +45,13 @@ async def question_stats(
         raise validation(
             "Interest (PROFILE) items are not scored: they have no statistics.", "filter", "type"
         )
+    domain = (domain or "").strip().lower() or None
+    if domain is not None and "\x00" in domain:
+        # PostgreSQL refuses NUL in text: say so instead of failing the query.
+        raise validation("A domain cannot contain a NUL character.", "filter", "domain")
     where = item_stats_repo.QuestionFilter(
         question_id=key, type=type.value if type else None,
-        domain=(domain or "").strip().lower() or None, flag=flag,
+        domain=domain, flag=flag,
     )  # fmt: skip
     async with ctx.read() as session:
         found = await item_stats_repo.page(session, where, first, after)

@@ -185,6 +185,7 @@ async def test_admins_filter_by_flag_and_bad_input_is_refused(
         ({"id": "q_nonsense"}, "NOT_FOUND"),
         ({"id": ids.encode(ids.Kind.QUESTION, uuid.uuid4())}, "NOT_FOUND"),
         ({"filter": {"type": "PROFILE"}}, "VALIDATION_ERROR"),
+        ({"filter": {"domain": "networking\x00"}}, "VALIDATION_ERROR"),
         ({"first": 1000}, "VALIDATION_ERROR"),
     ):
         body = await client.gql(STATS, variables, admin.token)
