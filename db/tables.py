@@ -358,7 +358,32 @@ class Score(SQLModel, table=True):
     profile_signals_json: dict[str, Any] = _json(dict)
     essay_scores_json: dict[str, Any] = _json(dict)
     profile_json: dict[str, Any] = _json(dict)
+    # What this result added to the item statistics (domain/item_stats.py Contribution list),
+    # so that a re-score replaces it instead of counting the assessment twice. Null for results
+    # stored before item statistics existed.
+    item_contributions_json: list[dict[str, Any]] | None = _json(nullable=True)
     computed_at: datetime = _created()
+
+
+class ItemStats(SQLModel, table=True):
+    """Sufficient statistics of one bank question over every scored response to it
+    (domain/item_stats.py): anonymous sums, no user or assessment ids. `flags_json` holds the
+    ItemFlag values as of the last update, so that admins can filter by flag."""
+
+    __tablename__ = "item_stats"
+
+    question_id: uuid.UUID = Field(
+        sa_type=sa.Uuid, foreign_key="questions.id", ondelete="CASCADE", primary_key=True
+    )
+    n: int = Field(default=0, nullable=False)
+    sum_x: float = Field(default=0.0, nullable=False)
+    sum_x2: float = Field(default=0.0, nullable=False)
+    sum_rest: float = Field(default=0.0, nullable=False)
+    sum_rest2: float = Field(default=0.0, nullable=False)
+    sum_x_rest: float = Field(default=0.0, nullable=False)
+    option_counts_json: dict[str, int] = _json(dict)
+    flags_json: list[str] = _json(list)
+    updated_at: datetime = _created()
 
 
 # ---------------------------------------------------------------- catalog and recommendations

@@ -29,6 +29,10 @@ items, answered or not. The formulas:
   essay awaits human review (never below LOW). A domain with an essay awaiting review is one
   step lower too, and a reason names it: its score rests on a machine score two opinions do
   not agree on (or that was flagged).
+- provisional band: a profile whose confidence is LOW shows its band as provisional. The band
+  of a one-item assessment answered right is ADVANCED on no evidence; an advisor filtering
+  students by band or weak domain should not act on it, so those filters read the latest
+  profile that is not provisional (db/repositories/users.py).
 - no scored items: overall 0, BEGINNER, confidence LOW with the interval [0, 1] and an SE of
   0.5 (the largest a 0..1 mean can have): nothing is known.
 - interests: per area the answers are normalised to 0..1 by (value - min) / (max - min) and
@@ -85,6 +89,8 @@ class Level(StrEnum):
     LOW = "low"
 
 
+# A profile at this confidence shows its band as provisional; the students filters skip it.
+PROVISIONAL_LEVEL = Level.LOW
 _ONE_LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 
 
@@ -142,6 +148,11 @@ class SkillProfile:
     improvements: tuple[str, ...]
     confidence: Confidence
     interests: tuple[InterestSignal, ...]
+
+    @property
+    def band_provisional(self) -> bool:
+        """LOW confidence: the band is a guess the evidence does not support yet."""
+        return self.confidence.level is PROVISIONAL_LEVEL
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: lists, floats rounded to 4 places, enums as their string values."""

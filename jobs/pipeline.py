@@ -22,6 +22,7 @@ from arq import Retry
 
 from db.repositories import assessments as assessments_repo
 from db.repositories import essay_scores as essay_scores_repo
+from db.repositories import item_stats as item_stats_repo
 from db.repositories import jobs as jobs_repo
 from db.repositories import questions as questions_repo
 from db.repositories import results as results_repo
@@ -32,6 +33,7 @@ from domain import ids
 from domain.catalog import Level as CredentialLevel
 from domain.essay_flags import parse_flags
 from domain.essays import EssayResult, EssayTask, OtherQuestion, answer_hash
+from domain.item_stats import ScoredItem, contributions
 from domain.lifecycle import Status
 from domain.profile import InterestAnswer, ItemScore, SkillProfile, build_profile
 from domain.progress import STAGES, Stage, StageState, StageView, progress_of
@@ -466,6 +468,35 @@ def profile_from(
     return build_profile(items, answers)
 
 
+def scored_items(
+    questions: Sequence[AssessmentQuestion],
+    responses: Mapping[uuid.UUID, Response],
+    theory: list[dict[str, Any]],
+    essays: list[dict[str, Any]],
+) -> list[ScoredItem]:
+    """The scored items of a result as the item statistics see them: which bank question,
+    its score, and the option picked."""
+    by_ref = {ids.encode(ids.Kind.ASSESSMENT_QUESTION, q.id): q for q in questions}
+
+    def bank_id(ref: str) -> str | None:
+        question = by_ref.get(ref)
+        return str(question.question_id) if question and question.question_id else None
+
+    def picked(ref: str) -> str | None:
+        question = by_ref.get(ref)
+        response = responses.get(question.id) if question else None
+        return response.answer_option if response else None
+
+    return [
+        ScoredItem(bank_id(t["questionId"]), "theory", 1.0 if t["correct"] else 0.0,
+                   bool(t["answered"]), picked(t["questionId"]))
+        for t in theory
+    ] + [
+        ScoredItem(bank_id(e["questionId"]), "essay", float(e["score"]), bool(e["answered"]))
+        for e in essays
+    ]  # fmt: skip
+
+
 async def rag(run: Run) -> dict[str, Any]:
     profile = profile_of(run)
     retrieval = await run.services.recommender.retrieve(
@@ -590,6 +621,15 @@ async def _finish(run: Run) -> None:
                 ],
                 now=now,
             )
+            # Counted once: the compare-and-set above lets one run through, and the result
+            # keeps what it added for a later re-score to replace. An admin's custom try-out
+            # is not a student's response and never counts.
+            if not run.assessment.custom:
+                await item_stats_repo.record(
+                    uow.session, run.assessment.id,
+                    contributions(scored_items(run.questions, run.responses,
+                                               rule["theory"]["perItem"], essays["essays"])),
+                )  # fmt: skip
             await queue_assessment_event(
                 uow, run.services, run.assessment.id, run.job_id, "assessment.completed"
             )

@@ -27,17 +27,28 @@ from sqlmodel import col
 
 from db.repositories import assessments as assessments_repo
 from db.repositories import essay_scores as essay_scores_repo
+from db.repositories import item_stats as item_stats_repo
 from db.repositories import jobs as jobs_repo
 from db.repositories import questions as questions_repo
 from db.repositories import results as results_repo
 from db.tables import Assessment, AssessmentQuestion, Job, Recommendation, Score
 from db.types import utcnow
 from domain.essays import EssayResult, answer_hash
+from domain.item_stats import contributions
 from domain.progress import Stage
 from domain.questions import QuestionType
 from jobs import events
 from jobs.observability import metrics
-from jobs.pipeline import Run, essay_items, essay_task, fusion, holding_lease, profile_from, rag
+from jobs.pipeline import (
+    Run,
+    essay_items,
+    essay_task,
+    fusion,
+    holding_lease,
+    profile_from,
+    rag,
+    scored_items,
+)
 from jobs.retry import POLICIES
 from jobs.services import Services
 from jobs.webhooks import queue_assessment_event
@@ -126,6 +137,16 @@ async def _rebuild(services: Services, job: Job, attempt: int) -> bool:
             score.essay_scores_json = {"essays": items}
             score.profile_json = picks["profile"] if picks is not None else _profile(score, items)
             score.computed_at = utcnow()
+            # Replaces what this result added to the item statistics: never counted twice
+            # (and never at all for an admin's custom try-out).
+            if not assessment.custom:
+                await item_stats_repo.record(
+                    session, assessment_id,
+                    contributions(scored_items(
+                        questions, {r.assessment_question_id: r for r in responses},
+                        score.theory_score_json.get("perItem", []), items,
+                    )),
+                )  # fmt: skip
             if picks is not None and recommendation is not None:
                 await results_repo.replace_recommendation(
                     session, recommendation, summary=picks["summary"],

@@ -17,6 +17,7 @@ from resolvers import analytics as analytics_resolvers
 from resolvers import assessments as assessment_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import catalog as catalog_resolvers
+from resolvers import item_stats as item_stats_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import ops as ops_resolvers
 from resolvers import people, question_bank
@@ -37,6 +38,12 @@ from schema.types.assessments import (
 from schema.types.audit import AuditEvent, AuditEventConnection, AuditEventEdge
 from schema.types.catalog import Credential, CredentialConnection, CredentialEdge
 from schema.types.common import Node, connection
+from schema.types.item_stats import (
+    QuestionStats,
+    QuestionStatsConnection,
+    QuestionStatsEdge,
+    QuestionStatsFilter,
+)
 from schema.types.ops import Analytics, Health
 from schema.types.progress import AssessmentProgress
 from schema.types.questions import AssessmentForm, Question, QuestionConnection, QuestionEdge
@@ -201,7 +208,8 @@ class Query:
     @strawberry.field(
         description="ADVISOR: their assigned students; ADMIN: everyone. search matches email or "
         "name. weakIn: only students whose latest result lists that domain among its "
-        "improvements; band: only those whose latest band is this."
+        "improvements; band: only those whose latest band is this. Both read the latest "
+        "profile that is not provisional (bandProvisional false)."
     )
     async def students(
         self,
@@ -259,6 +267,29 @@ class Query:
     @strawberry.field(description="ADMIN")
     async def analytics(self, info: Info, days: int = 30) -> Analytics:
         return Analytics.from_figures(await analytics_resolvers.analytics(info.context, days))
+
+    @strawberry.field(
+        description="ADMIN. How each scored bank question performs: responses, facility, "
+        "discrimination, option pick rates and flags, kept up to date as assessments are "
+        "scored. questionId: that question only; filter narrows the bank (creation order)."
+    )
+    async def question_stats(
+        self,
+        info: Info,
+        question_id: strawberry.ID | None = None,
+        filter: QuestionStatsFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> QuestionStatsConnection:
+        where = filter or QuestionStatsFilter()
+        page = await item_stats_resolvers.question_stats(
+            info.context, question_id=str(question_id) if question_id is not None else None,
+            type=where.type, domain=where.domain, flag=where.flag,
+            first=_first(first, 50), after=after,
+        )  # fmt: skip
+        return connection(
+            QuestionStatsConnection, QuestionStatsEdge, page, QuestionStats.from_entry
+        )
 
     @strawberry.field(description="Public. Every track with its blueprint, by name.")
     async def tracks(self, info: Info) -> list[Track]:

@@ -14,6 +14,7 @@ from db.json_queries import holds
 from db.pagination import Page, paginate
 from db.tables import AdvisorAssignment, Assessment, Score, User
 from db.types import utcnow
+from domain.profile import PROVISIONAL_LEVEL
 
 
 async def by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -72,8 +73,8 @@ async def students_page(
     after: str | None,
 ) -> Page[User]:
     """Students in registration order: all of them, or an advisor's. `weak_in` and `band` look
-    at each student's latest counted DONE assessment (its stored profile; custom ones are
-    admins' try-outs and never count)."""
+    at each student's latest counted DONE assessment whose profile is not provisional (custom
+    ones are admins' try-outs and never count)."""
     statement = sa.select(User).where(col(User.role) == "student")
     if advisor_id is not None:
         statement = statement.join(
@@ -90,8 +91,10 @@ async def students_page(
             )
         )
     if weak_in is not None or band is not None:
+        # The latest profile that is not provisional (confidence LOW): a band that rests on one
+        # lucky item must not put a student in an advisor's ADVANCED list.
         profile = col(Score.profile_json)
-        latest = _latest_done().subquery()
+        latest = _latest_firm().subquery()
         statement = (
             statement.join(latest, latest.c.user_id == col(User.id))
             .join(Assessment, sa.and_(col(Assessment.user_id) == col(User.id),
@@ -111,6 +114,20 @@ def _latest_done() -> sa.Select[uuid.UUID, datetime | None]:
     return (
         sa.select(col(Assessment.user_id), sa.func.max(col(Assessment.completed_at)).label("at"))
         .where(col(Assessment.status) == "done", col(Assessment.custom).is_(False))
+        .group_by(col(Assessment.user_id))
+    )
+
+
+def _latest_firm() -> sa.Select[uuid.UUID, datetime | None]:
+    """Per user, the completion time of their latest counted DONE assessment (not custom) whose
+    stored profile is not provisional. A profile stored before confidence existed has no
+    level: it counts."""
+    level = col(Score.profile_json)[("confidence", "level")].as_string()
+    return (
+        sa.select(col(Assessment.user_id), sa.func.max(col(Assessment.completed_at)).label("at"))
+        .join(Score, col(Score.assessment_id) == col(Assessment.id))
+        .where(col(Assessment.status) == "done", col(Assessment.custom).is_(False))
+        .where(sa.or_(level.is_(None), level != PROVISIONAL_LEVEL.value))
         .group_by(col(Assessment.user_id))
     )
 

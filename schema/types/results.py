@@ -197,6 +197,10 @@ class SkillProfile:
     assessment_id: strawberry.ID
     overall_score: float = strawberry.field(description="0..1")
     band: Band
+    band_provisional: bool = strawberry.field(
+        description="True when confidence is LOW: the band rests on too little evidence to act "
+        "on, and students(band:) / students(weakIn:) skip this profile."
+    )
     domains: list[DomainScore]
     strengths: list[str]
     improvements: list[str]
@@ -209,6 +213,7 @@ class SkillProfile:
             assessment_id=_assessment_ref(assessment_id),
             overall_score=profile.overall,
             band=profile.band,
+            band_provisional=profile.band_provisional,
             domains=[
                 DomainScore(
                     domain=d.domain,

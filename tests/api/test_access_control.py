@@ -245,6 +245,7 @@ OPS: list[Op] = [
     Op("query analytics", "{ analytics { assessmentsCompleted } }", none),
     Op("query webhookEndpoints", "{ webhookEndpoints { id } }", none),
     Op("query auditEvents", "{ auditEvents(first: 1) { totalCount } }", none),
+    Op("query questionStats", "{ questionStats(first: 1) { totalCount } }", none),
     Op("query tracks", "{ tracks { name domains { domain weight } } }", none),
     Op("query health", "{ health { api } }", none),
     Op("mutation register", f"mutation M($input: RegisterInput!) {{ register(input: $input) "

@@ -6,6 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col
+
+from db.tables import Score
+from domain import ids
+from domain.profile import Band, ItemScore, Level, SkillProfile, build_profile
 from tests.support.client import Account, GraphQLClient, register_and_login
 from tests.support.db import rows, uuid_param
 from tests.support.pipeline import RESULT, completed
@@ -17,7 +23,8 @@ STUDENTS = """query Students($search: String, $weakIn: String, $band: ScoreBand,
                              $first: Int) {
   students(search: $search, weakIn: $weakIn, band: $band, after: $after, first: $first) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id email name advisor { id } latestProfile { band improvements } } }
+    edges { node { id email name advisor { id }
+                   latestProfile { band bandProvisional improvements } } }
   }
 }"""
 USER = """query User($id: ID!) { user(id: $id) { id email
@@ -30,6 +37,8 @@ AUDIT = """query Audit($actor: String, $action: String, $first: Int, $after: Str
     edges { node { id actor action resource meta createdAt } }
   }
 }"""
+LATEST = """query Latest($search: String) { students(search: $search, first: 50) {
+  edges { node { email latestProfile { band bandProvisional improvements } } } } }"""
 ME = "{ me { id role } }"
 
 
@@ -139,12 +148,15 @@ async def test_students_can_be_found_by_search_band_and_weak_domain(
     # LIKE wildcards in a search are taken literally.
     literal = (await client.data(STUDENTS, {"search": f"{tag}_%"}, advisor.token))["students"]
     assert emails(literal) == {fresh.email}
+    # The filters skip a provisional profile (the default form's six items mostly give LOW
+    # confidence); test_provisional_bands_... pins both cases with profiles of its own.
+    matching = set() if latest["bandProvisional"] else {done.email}
     band = (await client.data(STUDENTS, {"band": latest["band"]}, advisor.token))["students"]
-    assert emails(band) == {done.email}
+    assert emails(band) == matching
     if latest["improvements"]:
         weak = latest["improvements"][0]
         found = await client.data(STUDENTS, {"weakIn": weak.upper()}, advisor.token)
-        assert emails(found["students"]) == {done.email}
+        assert emails(found["students"]) == matching
     strong = {"programming", "algorithms", "databases", "networking", "security", "web",
               "cloud-devops", "data-ml"} - set(latest["improvements"])  # fmt: skip
     nobody = await client.data(STUDENTS, {"weakIn": sorted(strong)[0]}, advisor.token)
@@ -260,5 +272,72 @@ async def test_the_readme_queries_for_advisors_run_as_written(client: GraphQLCli
 
     weak = latest["improvements"][0] if latest["improvements"] else "networking"
     found = await client.data(queries["WeakIn"], {"domain": weak}, advisor.token)
-    expected = 1 if latest["improvements"] else 0
+    expected = 1 if latest["improvements"] and not latest["bandProvisional"] else 0
     assert found["students"]["totalCount"] == expected
+
+
+async def _store_profile(server: Server, assessment_id: str, profile: SkillProfile) -> None:
+    """Replace a DONE assessment's stored profile, so the test decides its confidence."""
+    key = ids.decode(ids.Kind.ASSESSMENT, assessment_id)
+    async with server.services.db.engine.begin() as connection:
+        await connection.execute(
+            sa.update(Score)
+            .where(col(Score.assessment_id) == key)
+            .values(profile_json=profile.as_dict())
+        )
+
+
+def _items(domain: str, right: int, wrong: int) -> list[ItemScore]:
+    return [
+        ItemScore(f"{domain}-{n}", "theory", domain, 1.0 if n < right else 0.0)
+        for n in range(right + wrong)
+    ]
+
+
+async def test_provisional_bands_show_as_such_and_the_filters_skip_them(
+    client: GraphQLClient, server: Server
+) -> None:
+    admin = await register_and_login(client, role="ADMIN")
+    advisor = await register_and_login(client, role="ADVISOR")
+    tag = uuid.uuid4().hex[:8]
+    student = await register_and_login(client, name=f"Firm {tag}")
+    guess = await register_and_login(client, name=f"Guess {tag}")
+    for account in (student, guess):
+        await assign(client, admin, account.id, advisor.id)
+    # Twelve items, weak in networking: ADVANCED at MEDIUM confidence, a band to act on.
+    firm = build_profile(_items("programming", 10, 0) + _items("networking", 0, 2), [])
+    # One item answered wrong: BEGINNER on no evidence (LOW), weak in databases.
+    provisional = build_profile(_items("databases", 0, 1), [])
+    assert (firm.band, firm.confidence.level, firm.improvements) == (
+        Band.ADVANCED, Level.MEDIUM, ("networking",))  # fmt: skip
+    assert (provisional.band, provisional.confidence.level) == (Band.BEGINNER, Level.LOW)
+    older = await completed(client, student.token)
+    newer = await completed(client, student.token)
+    only = await completed(client, guess.token)
+    await _store_profile(server, older["id"], firm)
+    await _store_profile(server, newer["id"], provisional)
+    await _store_profile(server, only["id"], provisional)
+
+    query = """query P($id: ID!) { profile(assessmentId: $id) { band bandProvisional } }"""
+    for assessment, band, flag in ((older, "ADVANCED", False), (newer, "BEGINNER", True)):
+        shown = await client.data(query, {"id": assessment["id"]}, advisor.token)
+        assert shown["profile"] == {"band": band, "bandProvisional": flag}
+    listed = await client.data(LATEST, {"search": tag}, advisor.token)
+    latest = {e["node"]["email"]: e["node"]["latestProfile"] for e in listed["students"]["edges"]}
+    # latestProfile is the newest, provisional or not: it says so rather than hide it.
+    assert latest == {
+        student.email: {"band": "BEGINNER", "bandProvisional": True, "improvements": ["databases"]},
+        guess.email: {"band": "BEGINNER", "bandProvisional": True, "improvements": ["databases"]},
+    }
+
+    async def found(**filters: str) -> set[str]:
+        body = await client.data(STUDENTS, {"search": tag, **filters}, advisor.token)
+        return emails(body["students"])
+
+    # The filters read the latest profile that is not provisional: the older, firm one.
+    assert await found(band="ADVANCED") == {student.email}
+    assert await found(band="BEGINNER") == set()
+    assert await found(weakIn="networking") == {student.email}
+    assert await found(weakIn="databases") == set()
+    # Without a firm profile a student matches no band at all.
+    assert guess.email not in await found(band="INTERMEDIATE")

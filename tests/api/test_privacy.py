@@ -83,6 +83,7 @@ INSTITUTION_TABLES = {
     "embeddings_meta": "bookkeeping of the catalogue's vector index",
     "webhook_endpoints": "integrations configured by admins",
     "metrics": "aggregate service metrics, no user ids",
+    "item_stats": "per-question sums over all responses (item statistics), no user ids",
     "alembic_version": "migration bookkeeping",
 }
 # What an answer key holds (db/repositories/assessments.snapshot_of): never exported.

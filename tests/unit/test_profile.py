@@ -450,3 +450,15 @@ def test_essays_awaiting_review_lower_confidence_and_say_why() -> None:
     skipped = ItemScore("e-s", "essay", "databases", 0.0, answered=False, needs_review=True)
     assert not any("review" in r for r in build_profile([*items, skipped], []).confidence.reasons)
     assert SkillProfile.from_dict(unsure.as_dict()) == unsure
+
+
+def test_a_band_is_provisional_exactly_when_confidence_is_low() -> None:
+    one_right = build_profile([ItemScore("q1", "theory", "security", 1.0)], [])
+    assert (one_right.band, one_right.confidence.level) == (Band.ADVANCED, Level.LOW)
+    assert one_right.band_provisional
+    twelve = build_profile(
+        [ItemScore(f"q{n}", "theory", "programming", 1.0) for n in range(12)], []
+    )
+    assert twelve.confidence.level is Level.HIGH
+    assert not twelve.band_provisional
+    assert not SkillProfile.from_dict(twelve.as_dict()).band_provisional
