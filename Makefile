@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: help install run serve migrate seed worker test test-fast lint format schema bench \
-	    bench-scoring bench-recommend bench-cpu bench-load chaos clean
+	    bench-scoring bench-recommend bench-cpu bench-load bench-adaptive chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -73,6 +73,9 @@ bench-cpu: $(STAMP) ## server CPU time per operation beside the stack's floors (
 
 bench-load: $(STAMP) ## the full student journey under load: concurrency held with every p95 < 500 ms
 	$(BIN)/python -m tests.bench.load $(if $(STUDENTS),--students "$(STUDENTS)",)
+
+bench-adaptive: $(STAMP) ## fixed vs adaptive theory forms and calibration recovery, by simulation (no services)
+	$(BIN)/python -m tests.bench.bench_adaptive $(if $(STUDENTS),--students "$(STUDENTS)",)
 
 chaos: $(STAMP) ## fault drills: worker kill, Redis and PostgreSQL restarts, a failing LLM
 	$(BIN)/python -m tests.bench.chaos
