@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: help install browser run serve migrate seed worker test test-fast lint format schema bench \
-	    bench-scoring bench-recommend bench-cpu bench-load bench-item-stats chaos clean
+	    bench-scoring bench-recommend bench-cpu bench-load bench-item-stats bench-adaptive chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -88,6 +88,9 @@ bench-load: $(STAMP) ## the full student journey under load: concurrency held wi
 
 bench-item-stats: $(STAMP) ## questionStats p50/p95 over 100,000 responses in PostgreSQL (RESPONSES=n)
 	$(BIN)/python -m tests.bench.bench_item_stats $(if $(RESPONSES),--responses "$(RESPONSES)",)
+
+bench-adaptive: $(STAMP) ## fixed vs adaptive theory forms and calibration recovery, by simulation (no services)
+	$(BIN)/python -m tests.bench.bench_adaptive $(if $(STUDENTS),--students "$(STUDENTS)",)
 
 chaos: $(STAMP) ## fault drills: worker kill, Redis and PostgreSQL restarts, a failing LLM
 	$(BIN)/python -m tests.bench.chaos
