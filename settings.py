@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=3000, ge=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # A live subscription re-checks its caller's access at least this often (and on every
+    # event); at most 30 s, tests shorten it.
+    websocket_recheck_seconds: float = Field(default=30.0, gt=0, le=30)
 
     login_failures_per_email: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)

@@ -68,7 +68,7 @@ def _rate_limited(limit: str, message: str, retry_after: int) -> DomainError:
     )
 
 
-async def _limit_ip(ctx: Context) -> None:
+async def limit_ip(ctx: Context) -> None:
     settings = ctx.services.settings
     decision = await ctx.limiter.hit(
         "auth-ip", ctx.client_ip, settings.auth_requests_per_ip, settings.auth_ip_window_seconds
@@ -96,7 +96,7 @@ async def register(
     invite_code: str | None,
     interests: Sequence[str] | None,
 ) -> User:
-    await _limit_ip(ctx)
+    await limit_ip(ctx)
     settings = ctx.services.settings
     problems = Problems()
     clean_email = accounts.check_email(email, problems, "input", "email")
@@ -155,10 +155,13 @@ def _email_taken() -> DomainError:
 
 
 async def login(ctx: Context, *, email: str, password: str) -> Session:
-    await _limit_ip(ctx)
+    await limit_ip(ctx)
     settings = ctx.services.settings
     clean_email = accounts.normalize_email(email)
-    failures = await ctx.limiter.peek(
+    # Reserve a failure before the password check (an atomic INCR), and give it back on
+    # success: counting after bcrypt let a concurrent burst through, every guess seeing the
+    # count from before any of them finished.
+    failures = await ctx.limiter.hit(
         "login-fail",
         clean_email,
         settings.login_failures_per_email,
@@ -180,12 +183,6 @@ async def login(ctx: Context, *, email: str, password: str) -> Session:
     stored_hash = user.password_hash if user else _dummy_hash(settings.bcrypt_rounds)
     valid = await _bcrypt(passwords.check_password, password, stored_hash)
     if user is None or not valid:
-        await ctx.limiter.hit(
-            "login-fail",
-            clean_email,
-            settings.login_failures_per_email,
-            settings.login_failure_window_seconds,
-        )
         async with ctx.transaction() as uow:
             await audit.record(
                 uow.session,
@@ -227,7 +224,7 @@ async def refresh(ctx: Context, *, refresh_token: str) -> Session:
     """Rotate: the presented token stops working and a new one in the same family is issued.
     A token presented after it was rotated means two parties hold it (one of them a thief):
     the whole family is revoked, so both have to sign in again."""
-    await _limit_ip(ctx)
+    await limit_ip(ctx)
     settings = ctx.services.settings
     now = utcnow()
     reuse_detected = False

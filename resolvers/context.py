@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 
 from db.database import UnitOfWork
 from db.repositories import users as users_repo
@@ -60,6 +60,16 @@ def forget_callers() -> None:
     _CALLERS.clear()
 
 
+class SessionEnded(Exception):
+    """A websocket was closed because its caller lost access (see Context.end_session); the
+    operation that found out stops, and nothing more is sent on the socket."""
+
+
+# Websocket close codes (graphql-transport-ws uses the 44xx range for these meanings).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
 def forget_caller(user_id: uuid.UUID) -> None:
     """A role change or an erasure in this process: effective for the next request."""
     _CALLERS.pop(user_id, None)
@@ -87,8 +97,12 @@ class Context:
     # Outcome notes for the request log line ("ok", "user_error", ...).
     notes: dict[str, Any] = field(default_factory=dict)
     release_reads: bool = False
-    # (subject, resource) pairs whose staff read is already in the audit trail this request.
+    # (subject, resource) pairs whose staff read is already in the audit trail this request
+    # (this operation, on websockets).
     audited_reads: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    # False on websockets: a socket lives for hours, so each check there reads the account from
+    # the database rather than from the process's short-lived caller cache.
+    cache_callers: bool = True
     loaders: Loaders = field(init=False)
     _caller: Any = field(default=_UNSET, repr=False)
     _reader: AsyncSession | None = field(default=None, repr=False)
@@ -96,6 +110,47 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.read)
+
+    @property
+    def is_websocket(self) -> bool:
+        return isinstance(self.request, WebSocket)
+
+    def begin_operation(self) -> None:
+        """Websockets: every operation (a subscribe or start message, query and mutation
+        included) starts as an HTTP request would: the caller resolved again (token expiry,
+        deleted account, role), empty loaders (no cached advisor assignment), and its own
+        audit of advisor reads."""
+        self._caller = _UNSET
+        self.loaders = Loaders(self.read)
+        self.audited_reads = set()
+
+    async def recheck(self) -> Caller:
+        """A live subscription's periodic check: the caller and fresh loaders, so the next
+        permission check sees today's role and assignments. A caller whose token expired or
+        whose account is gone ends the session (4401)."""
+        self._caller = _UNSET
+        self.loaders = Loaders(self.read)
+        try:
+            caller = await self.caller()
+        except AccessDenied as exc:
+            await self.end_session(CLOSE_UNAUTHENTICATED, str(exc))
+            raise SessionEnded from None
+        if caller is None:
+            await self.end_session(CLOSE_UNAUTHENTICATED, "Sign in first.")
+            raise SessionEnded
+        return caller
+
+    async def end_session(self, code: int, reason: str) -> None:
+        """Close the websocket with `code` and `reason` (once; later calls do nothing). The
+        websocket handlers send nothing after this (schema/view.py)."""
+        socket = self.request
+        if not isinstance(socket, WebSocket):
+            return
+        if socket.application_state is WebSocketState.DISCONNECTED:
+            return
+        self.notes["closed_because"] = reason
+        # A close reason is at most 123 bytes (RFC 6455 5.5).
+        await socket.close(code=code, reason=reason.encode()[:123].decode(errors="ignore"))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -185,7 +240,7 @@ class Context:
         # existence, so a role change or an erasure takes effect within CALLER_TTL_SECONDS
         # (at once in the process that made the change).
         self.notes["user_id"] = ids.encode(ids.Kind.USER, claims.user_id)
-        cached = _CALLERS.get(claims.user_id)
+        cached = _CALLERS.get(claims.user_id) if self.cache_callers else None
         if cached is not None and time.monotonic() - cached[0] < CALLER_TTL_SECONDS:
             return cached[1]
         async with self.read() as session:

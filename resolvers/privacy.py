@@ -63,7 +63,9 @@ async def _check_password(ctx: Context, caller: Caller, password: str) -> None:
     token must not become an unlimited password oracle."""
     settings = ctx.services.settings
     limit, window = settings.login_failures_per_email, settings.login_failure_window_seconds
-    failures = await ctx.limiter.peek("login-fail", caller.email, limit, window)
+    await auth.limit_ip(ctx)
+    # Reserved before bcrypt, as login does (atomic under a concurrent burst).
+    failures = await ctx.limiter.hit("login-fail", caller.email, limit, window)
     if not failures.allowed:
         raise DomainError.one(
             ErrorCode.RATE_LIMITED,
@@ -78,7 +80,6 @@ async def _check_password(ctx: Context, caller: Caller, password: str) -> None:
         raise not_found("User")
     # auth's bcrypt pool: sized so hashing leaves a core for serving everything else.
     if not await auth._bcrypt(passwords.check_password, password, user.password_hash):
-        await ctx.limiter.hit("login-fail", caller.email, limit, window)
         async with ctx.transaction() as uow:
             await audit.record(
                 uow.session,

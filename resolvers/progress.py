@@ -14,7 +14,7 @@ from domain.progress import Progress
 from jobs import events
 from jobs.observability import metrics
 from resolvers.assessments import can_see
-from resolvers.context import Context
+from resolvers.context import CLOSE_FORBIDDEN, Context, SessionEnded
 
 # A subscriber re-reads the stored state this often even without events: Redis pub/sub drops
 # messages published while a connection was being re-established.
@@ -46,6 +46,9 @@ async def watch(ctx: Context, public_id: str) -> AsyncIterator[tuple[uuid.UUID, 
     if assessment is None or not await can_see(ctx, caller, assessment):
         raise AccessDenied.forbidden("You may not watch this assessment.")
     services = ctx.services
+    # Access is checked again on every event and at least this often without one: an advisor
+    # unassigned, or a role or account removed, ends the stream (the socket closes 4403/4401).
+    wait = min(RESYNC_SECONDS, services.settings.websocket_recheck_seconds)
     metrics().subscribers.add(1)
     try:
         # Subscribe first, then read: an event published in between is not lost.
@@ -57,19 +60,30 @@ async def watch(ctx: Context, public_id: str) -> AsyncIterator[tuple[uuid.UUID, 
             last = current
             while last.status not in FINISHED:
                 try:
-                    message = await asyncio.wait_for(queue.get(), timeout=RESYNC_SECONDS)
+                    message = await asyncio.wait_for(queue.get(), timeout=wait)
                     update = events.from_message(message)
                 except TimeoutError:
+                    await _still_allowed(ctx, assessment)
                     refreshed = await events.snapshot(services, assessment.id)
                     if refreshed is None:
                         return
                     update = refreshed
                 if _same(update, last):
                     continue
+                await _still_allowed(ctx, assessment)
                 yield assessment.id, update
                 last = update
     finally:
         metrics().subscribers.add(-1)
+
+
+async def _still_allowed(ctx: Context, assessment: Assessment) -> None:
+    if not ctx.is_websocket:
+        return
+    caller = await ctx.recheck()
+    if not await can_see(ctx, caller, assessment):
+        await ctx.end_session(CLOSE_FORBIDDEN, "You may no longer watch this assessment.")
+        raise SessionEnded
 
 
 def _same(a: Progress, b: Progress) -> bool:

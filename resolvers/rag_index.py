@@ -14,7 +14,7 @@ from db.tables import Job
 from domain import ids
 from domain.roles import Role
 from jobs.rag_index import progress_channel, request_reindex
-from resolvers.context import Context
+from resolvers.context import CLOSE_FORBIDDEN, Context, SessionEnded
 
 RESYNC_SECONDS = 10.0
 
@@ -79,20 +79,33 @@ async def watch(ctx: Context) -> AsyncIterator[IndexStats]:
     once when none is running)."""
     await ctx.require_caller(Role.ADMIN)
     services = ctx.services
+    wait = min(RESYNC_SECONDS, services.settings.websocket_recheck_seconds)
     async with services.hub.subscribe(progress_channel(services)) as queue:
         current = await _stats(ctx)
         yield current
         while current.state == "rebuilding":
             try:
-                message = await asyncio.wait_for(queue.get(), timeout=RESYNC_SECONDS)
+                message = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:  # a missed message: the stored state tells
+                await _still_admin(ctx)
                 current = await _stats(ctx)
                 yield current
                 continue
             current = replace(
                 await _stats(ctx), indexed=message.get("indexed"), total=message.get("total")
             )
+            await _still_admin(ctx)
             if message.get("state") != "rebuilding" and current.state == "rebuilding":
                 # The job's row may settle a moment after its last message.
                 current = replace(current, state=str(message.get("state")))
             yield current
+
+
+async def _still_admin(ctx: Context) -> None:
+    """A demoted admin's stream ends (4403) at the next event or re-check."""
+    if not ctx.is_websocket:
+        return
+    caller = await ctx.recheck()
+    if not caller.is_admin:
+        await ctx.end_session(CLOSE_FORBIDDEN, "Only admins may watch the vector index.")
+        raise SessionEnded

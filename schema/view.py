@@ -9,16 +9,43 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message as TransportMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage, StartMessage
 
 from domain.errors import AccessDenied
 from jobs.observability import request_id_var
-from resolvers.context import Context
+from resolvers.context import CLOSE_UNAUTHENTICATED, Context
+
+
+async def _admit_operation(context: Context) -> bool:
+    """Each operation over a socket re-resolves its caller as an HTTP request does; a token
+    that expired or an account that is gone closes the socket (4401) with the reason. Clients
+    renew by reconnecting with a fresh token."""
+    context.begin_operation()
+    try:
+        caller = await context.caller()
+    except AccessDenied as exc:
+        await context.end_session(CLOSE_UNAUTHENTICATED, str(exc))
+        return False
+    if caller is None:
+        await context.end_session(CLOSE_UNAUTHENTICATED, "Sign in first.")
+        return False
+    return True
+
+
+def _closed(context: Context) -> bool:
+    socket = context.request
+    return isinstance(socket, WebSocket) and socket.application_state is WebSocketState.DISCONNECTED
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -26,6 +53,28 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # A client that leaves just as an operation completes has had the operation cleaned
         # up already; Strawberry's `del` then raises and logs a traceback for a normal event.
         self.operations.pop(id, None)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not await _admit_operation(self.context):
+            return
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: TransportMessage) -> None:
+        # After Context.end_session closed the socket, the operations still finishing have
+        # nobody to tell (and a send would raise).
+        if not _closed(self.context):
+            await super().send_message(message)
+
+
+class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and not await _admit_operation(self.context):
+            return
+        await super().handle_start(message)
+
+    async def send_message(self, message: OperationMessage) -> None:
+        if not _closed(self.context):
+            await super().send_message(message)
 
 
 # A JSON escape of a UTF-16 surrogate (paired or not): only then can a decoded string hold a lone
@@ -57,6 +106,7 @@ def _loads(data: str | bytes) -> object:
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_ws_handler_class = _LegacyWSHandler
     # The IDE page the composition root gives (GraphiQL on the service's own assets, see
     # static/graphiql.py); None keeps Strawberry's, which loads its assets from a CDN.
     ide_page: str | None = None
@@ -115,6 +165,7 @@ class GraphQLView(GraphQL[Context, None]):
             limiter=app_state.limiter,
             request_id=request_id_var.get() or "",
             release_reads=isinstance(request, WebSocket),
+            cache_callers=not isinstance(request, WebSocket),
             # Shared with the request middleware, which writes the log line and metrics.
             notes=request.scope.setdefault("state", {}).setdefault("notes", {}),
         )
