@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.database import UnitOfWork
 from db.repositories import catalog as catalog_repo
@@ -22,7 +23,6 @@ from domain.retrieval import CatalogEntry, content_hash
 from jobs.dispatch import dispatch_after_commit
 from jobs.llm import LlmUnavailable
 from jobs.observability import metrics
-from jobs.queue import JobQueue
 from jobs.retry import POLICIES
 from jobs.services import Services
 from jobs.vector_index import VectorIndexUnavailable
@@ -31,19 +31,33 @@ log = logging.getLogger(__name__)
 
 
 async def request_reindex(
-    uow: UnitOfWork, queue: JobQueue, credential_ids: Sequence[uuid.UUID] | None = None
+    uow: UnitOfWork, services: Services, credential_ids: Sequence[uuid.UUID] | None = None
 ) -> Job:
     """Queue a re-index in the caller's transaction (enqueued after commit). None: the whole
     catalog (active credentials upserted, inactive and deleted ones removed); otherwise just
     those credentials, added or removed according to their `active` flag."""
-    payload = (
+    payload: dict[str, Any] = (
         {"scope": "all"}
         if credential_ids is None
         else {"scope": "credentials", "credentials": [str(c) for c in credential_ids]}
     )
+    payload["collection"] = services.vector_index.name
     job = await jobs_repo.add(uow.session, "rag_index", None, payload)
-    dispatch_after_commit(uow, queue, job)
+    dispatch_after_commit(uow, services.queue, job)
     return job
+
+
+async def open_index_jobs(session: AsyncSession, collection: str) -> list[Job]:
+    """Index jobs for this collection not finished yet, newest first. Scoped by collection:
+    deployments (or test servers) with their own namespace and collection may share one
+    database, and another's pending job says nothing about this index and is never run by
+    this deployment's workers. Jobs queued before the payload named its collection count
+    for every collection."""
+    return [
+        job
+        for job in await jobs_repo.open_of_type(session, "rag_index")
+        if (job.payload_json or {}).get("collection", collection) == collection
+    ]
 
 
 POLICY = POLICIES["rebuild_rag_index"]
@@ -168,7 +182,7 @@ async def ensure_index_current(services: Services) -> bool:
     costs a heartbeat per sweep, not a failing job per sweep."""
     index = services.vector_index
     async with services.db.read() as session:
-        if await jobs_repo.open_of_type(session, "rag_index"):
+        if await open_index_jobs(session, index.name):
             return False
         if not await embeddings_repo.out_of_step(session, index.name):
             return False
@@ -178,6 +192,6 @@ async def ensure_index_current(services: Services) -> bool:
     if not await index.heartbeat():
         return False
     async with services.db.transaction() as uow:
-        await request_reindex(uow, services.queue, None)
+        await request_reindex(uow, services, None)
     log.info("vector index out of step with the catalog: rebuild requested")
     return True

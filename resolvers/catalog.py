@@ -45,7 +45,7 @@ async def _upsert(ctx: Context, caller: Caller, spec: CredentialSpec) -> Credent
         row, outcome = await catalog_repo.upsert(uow.session, spec)
         await _audit(uow, ctx, caller, "credential.upsert", row, slug=row.slug, outcome=outcome)
         if outcome != "unchanged":
-            await request_reindex(uow, ctx.services.queue, [row.id])
+            await request_reindex(uow, ctx.services, [row.id])
     return row
 
 
@@ -62,7 +62,7 @@ async def set_credential_active(ctx: Context, public_id: str, active: bool) -> C
         action = "credential.activate" if active else "credential.deactivate"
         await _audit(uow, ctx, caller, action, row, slug=row.slug, changed=changed)
         if changed:
-            await request_reindex(uow, ctx.services.queue, [row.id])
+            await request_reindex(uow, ctx.services, [row.id])
     forget(ctx.loaders.credential, row.id)
     return row
 

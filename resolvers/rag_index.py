@@ -13,7 +13,7 @@ from db.repositories import jobs as jobs_repo
 from db.tables import Job
 from domain import ids
 from domain.roles import Role
-from jobs.rag_index import progress_channel, request_reindex
+from jobs.rag_index import open_index_jobs, progress_channel, request_reindex
 from resolvers.context import CLOSE_FORBIDDEN, Context, SessionEnded
 
 RESYNC_SECONDS = 10.0
@@ -41,7 +41,7 @@ async def _stats(ctx: Context) -> IndexStats:
     index = ctx.services.vector_index
     async with ctx.read() as session:
         vectors, dim, _ = await embeddings_repo.totals(session, index.name)
-        pending = await jobs_repo.open_of_type(session, "rag_index")
+        pending = await open_index_jobs(session, index.name)
         last = await jobs_repo.latest_of_type(session, "rag_index", "done")
     state = "rebuilding" if pending else "ok" if await index.heartbeat() else "unavailable"
     return IndexStats(
@@ -59,10 +59,11 @@ async def rebuild(ctx: Context) -> tuple[str, Job]:
     a running rebuild."""
     caller = await ctx.require_caller(Role.ADMIN)
     async with ctx.transaction() as uow:
-        job = await jobs_repo.latest_open_of_type(uow.session, "rag_index")
+        pending = await open_index_jobs(uow.session, ctx.services.vector_index.name)
+        job = pending[0] if pending else None
         status = "already-running" if job is not None else "queued"
         if job is None:
-            job = await request_reindex(uow, ctx.services.queue, None)
+            job = await request_reindex(uow, ctx.services, None)
         await audit.record(
             uow.session,
             actor=caller.public_id,

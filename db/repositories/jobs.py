@@ -188,16 +188,14 @@ async def running_for_assessment(session: AsyncSession, assessment_id: uuid.UUID
     )
 
 
-async def open_of_type(session: AsyncSession, type: str) -> int:
-    """Jobs of a type not finished yet (queued or running)."""
-    return int(
-        await session.scalar(
-            sa.select(sa.func.count()).where(
-                col(Job.type) == type, col(Job.status).in_(["queued", "processing"])
-            )
-        )
-        or 0
+async def open_of_type(session: AsyncSession, type: str) -> list[Job]:
+    """Jobs of a type not finished yet (queued or running), newest first."""
+    statement = (
+        sa.select(Job)
+        .where(col(Job.type) == type, col(Job.status).in_(["queued", "processing"]))
+        .order_by(col(Job.created_at).desc())
     )
+    return list((await session.scalars(statement)).all())
 
 
 async def latest_of_type(session: AsyncSession, type: str, status: str) -> Job | None:
@@ -205,16 +203,6 @@ async def latest_of_type(session: AsyncSession, type: str, status: str) -> Job |
         sa.select(Job)
         .where(col(Job.type) == type, col(Job.status) == status)
         .order_by(col(Job.finished_at).desc(), col(Job.id).desc())
-        .limit(1)
-    )
-    return (await session.scalars(statement)).first()
-
-
-async def latest_open_of_type(session: AsyncSession, type: str) -> Job | None:
-    statement = (
-        sa.select(Job)
-        .where(col(Job.type) == type, col(Job.status).in_(["queued", "processing"]))
-        .order_by(col(Job.created_at).desc())
         .limit(1)
     )
     return (await session.scalars(statement)).first()

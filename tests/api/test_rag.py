@@ -13,7 +13,7 @@ import pytest
 from db.repositories import catalog as catalog_repo
 from db.repositories import jobs as jobs_repo
 from domain.retrieval import Query, chunks_of
-from jobs.rag_index import entry_of, progress_channel
+from jobs.rag_index import entry_of, open_index_jobs, progress_channel
 from tests.support.client import GraphQLClient, register_and_login
 from tests.support.db import rows, scalar, uuid_param
 from tests.support.pipeline import RESULT, completed
@@ -36,11 +36,11 @@ RELEVANCE = "{ analytics { ragRelevanceP50 ragRelevanceP95 } }"
 
 
 async def index_idle(server: Server, timeout: float = 90) -> None:
-    """Until no index job is queued or running."""
+    """Until no index job of this server's collection is queued or running."""
     deadline = time.monotonic() + timeout
     while True:
         async with server.services.db.read() as session:
-            if not await jobs_repo.open_of_type(session, "rag_index"):
+            if not await open_index_jobs(session, server.services.vector_index.name):
                 return
         if time.monotonic() > deadline:
             raise AssertionError(f"index jobs still open after {timeout}s")
@@ -65,7 +65,11 @@ async def test_rebuild_and_stats_mirror_the_collection(
     assert stats["lastBuild"] is not None
     vectors = await index.count()
     assert stats["embeddings"] == vectors
-    assert vectors == await scalar(server, "SELECT sum(chunk_count) FROM embeddings_meta")
+    # This server's collection: other servers of the run (other namespaces) share the database.
+    mirrored = await scalar(
+        server, "SELECT sum(chunk_count) FROM embeddings_meta WHERE collection = :n", n=index.name
+    )
+    assert vectors == mirrored
     active = await scalar(server, "SELECT count(*) FROM credentials WHERE active")
     assert len(await index.indexed_keys()) == active
 
@@ -93,8 +97,8 @@ async def test_an_upsert_reindexes_one_credential_and_deactivation_removes_it(
     index = server.services.vector_index
     assert key in await index.indexed_keys()
     [meta] = await rows(
-        server, "SELECT chunk_count, collection FROM embeddings_meta WHERE credential_id = :c",
-        c=uuid_param(server, created["id"]),
+        server, "SELECT chunk_count, collection FROM embeddings_meta WHERE credential_id = :c"
+        " AND collection = :n", c=uuid_param(server, created["id"]), n=index.name,
     )  # fmt: skip
     assert meta["collection"] == index.name
     async with server.services.db.read() as session:
@@ -108,8 +112,9 @@ async def test_an_upsert_reindexes_one_credential_and_deactivation_removes_it(
     assert off["setCredentialActive"]["credential"]["active"] is False
     await index_idle(server)
     assert key not in await index.indexed_keys()
-    assert await scalar(server, "SELECT count(*) FROM embeddings_meta WHERE credential_id = :c",
-                        c=uuid_param(server, created["id"])) == 0  # fmt: skip
+    assert await scalar(server, "SELECT count(*) FROM embeddings_meta WHERE credential_id = :c"
+                        " AND collection = :n", c=uuid_param(server, created["id"]),
+                        n=index.name) == 0  # fmt: skip
 
 
 async def test_recommendations_cite_the_passages_that_found_them(
@@ -198,7 +203,12 @@ async def test_the_subscription_follows_a_running_job(
     services = server.services
     # A queued job no worker will take (never enqueued): the index counts as rebuilding.
     async with services.db.transaction() as uow:
-        job = await jobs_repo.add(uow.session, "rag_index", None, {"scope": "test"})
+        job = await jobs_repo.add(
+            uow.session,
+            "rag_index",
+            None,
+            {"scope": "test", "collection": services.vector_index.name},
+        )
     try:
         async with connect(server.ws_url, admin.token) as subscription:
             listening = asyncio.create_task(subscription.events(PROGRESS, {}))

@@ -151,8 +151,9 @@ async def test_requests_per_ip_are_limited(stack: StackConfig) -> None:
             auth_ip_window_seconds=60,
             redis_namespace=f"{stack.namespace}-ip",
         ),
-        # Registration only: a vector index for this namespace would be built for nothing.
-        build_index=False,
+        # Built at start as every test server's is: unbuilt, the app's own startup check
+        # queues an index job that no worker of this namespace takes, and it stays open in
+        # the shared database (tests that wait for index jobs to end would wait on it).
     )
     await running.start()
     client = GraphQLClient(running.base_url)

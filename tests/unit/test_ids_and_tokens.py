@@ -33,6 +33,16 @@ def test_uuid7_keys_are_time_ordered_and_versioned() -> None:
     assert stamps == sorted(stamps)
 
 
+def test_keys_made_within_one_millisecond_still_sort_in_creation_order() -> None:
+    """Review queues and every keyset page read 'oldest first' off the id: keys minted in a
+    burst (many per millisecond) must keep the order they were made in, and stay valid v7."""
+    keys = [ids.new_uuid() for _ in range(5000)]
+    assert len({k.int >> 80 for k in keys}) < len(keys)  # the burst shared milliseconds
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+    assert all(k.version == 7 and k.variant == uuid.RFC_4122 for k in keys)
+
+
 def _issue(now: datetime, ttl: timedelta = timedelta(minutes=15)) -> tuple[uuid.UUID, str]:
     user_id = uuid.uuid4()
     token = issue_access_token(
