@@ -35,7 +35,7 @@ from resolvers.ops import dependency_states
 from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from schema.build import build_schema
 from schema.view import GraphQLView
-from serving.forwarded import ForwardedHeadersMiddleware, client_address
+from serving.forwarded import ForwardedHeadersMiddleware
 from serving.timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 from settings import Settings, load_settings
 from static import graphiql as graphiql_assets
@@ -165,7 +165,6 @@ class RequestMiddleware:
                 "websocket session",
                 extra={
                     "path": scope.get("path", ""),
-                    "client": client_address(scope),
                     "user_id": notes.get("user_id"),
                     "operation": notes.get("operation"),
                     "close_code": closed.get("code"),
@@ -205,7 +204,6 @@ class RequestMiddleware:
             extra={
                 "method": scope.get("method"),
                 "path": path,
-                "client": client_address(scope),
                 "status": status,
                 "operation": notes.get("operation"),
                 "user_id": notes.get("user_id"),

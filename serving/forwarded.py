@@ -8,7 +8,8 @@ startup. RFC 7239 `Forwarded` is not read (nginx, HAProxy, Caddy and the cloud b
 send X-Forwarded-For); a proxy that sends only `Forwarded` leaves every client with its address.
 
 `ForwardedHeadersMiddleware` resolves the address once per connection scope and writes it into
-`scope["client"]`; `client_address(scope)` is how everything else (rate limits, logs) reads it.
+`scope["client"]`; `client_address(scope)` is how everything else (the per-address rate limits)
+reads it.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def _forwarded_scheme(values: Sequence[str], scheme: str) -> str:
 
 class ForwardedHeadersMiddleware:
     """Rewrites `scope["client"]` (port 0: a forwarded hop's port means nothing here) and
-    `scope["scheme"]` for HTTP and websocket scopes. The outermost middleware, so the request
-    log, the rate limits and the GraphQL context all see the same address."""
+    `scope["scheme"]` for HTTP and websocket scopes. The outermost middleware, so everything
+    inside (the GraphQL context and its rate limits included) sees the same address."""
 
     def __init__(self, app: ASGIApp, trusted: Iterable[str]) -> None:
         self.app = app
@@ -125,7 +126,7 @@ class ForwardedHeadersMiddleware:
 
 
 def client_address(scope: Scope) -> str:
-    """The client's address for rate limits and logs: the one ForwardedHeadersMiddleware
+    """The client's address for per-address limits: the one ForwardedHeadersMiddleware
     resolved (the peer when no trusted proxy forwarded the request)."""
     client = scope.get("client")
     return str(client[0]) if client else UNKNOWN_CLIENT
