@@ -67,4 +67,4 @@ def test_the_setting_reads_a_comma_separated_list_from_the_environment(
 @pytest.mark.parametrize("value", ["*", "proxy.internal", "10.0.0.1/8", "10.0.0.0/33"])
 def test_the_setting_refuses_what_is_not_an_address_or_network(value: str) -> None:
     with pytest.raises(ValidationError, match="forwarded_allow_ips"):
-        Settings(forwarded_allow_ips=value)  # type: ignore[arg-type]
+        Settings(forwarded_allow_ips=value)

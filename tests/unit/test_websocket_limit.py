@@ -4,6 +4,7 @@ tested in tests/api/test_security_network.py)."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from app import RequestMiddleware
@@ -23,8 +24,8 @@ async def _run(message: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
     async def receive() -> dict[str, Any]:
         return incoming.pop(0)
 
-    async def send(out: dict[str, Any]) -> None:
-        sent.append(out)
+    async def send(out: MutableMapping[str, Any]) -> None:
+        sent.append(dict(out))
 
     scope = {"type": "websocket", "path": "/graphql", "headers": [], "client": ("1.2.3.4", 5)}
     await RequestMiddleware(app, max_body_bytes=1024)(scope, receive, send)
