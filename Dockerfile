@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY app.py settings.py alembic.ini ./
 COPY schema schema
 COPY resolvers resolvers
+COPY serving serving
 COPY domain domain
 COPY jobs jobs
 COPY db db

@@ -1,7 +1,9 @@
 """Composition root: settings -> Starlette app serving /graphql (HTTP + websockets), /healthz,
 /readyz and /metrics. The lifespan opens and closes every long-lived client.
 
-Run with `python -m app` (make run) or `uvicorn app:create_app --factory`.
+Run with `python -m app` (make run): it serves with `uvicorn_config`, which the tests use too.
+A bare `uvicorn app:create_app --factory` lacks the header timeout and the websocket message
+limit and trusts X-Forwarded-For from loopback (uvicorn's defaults); see README "Security notes".
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -33,8 +35,13 @@ from resolvers.ops import dependency_states
 from resolvers.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from schema.build import build_schema
 from schema.view import GraphQLView
+from serving.forwarded import ForwardedHeadersMiddleware
+from serving.timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 from settings import Settings, load_settings
 from static import graphiql as graphiql_assets
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("app")
 access_log = logging.getLogger("app.request")
@@ -126,11 +133,26 @@ class RequestMiddleware:
 
         async def watched_receive() -> Message:
             message = await receive()
+            if message["type"] == "websocket.receive" and (
+                _websocket_message_bytes(message) > self.max_body_bytes
+            ):
+                # uvicorn refuses such a message before it reaches us (ws_max_size in
+                # uvicorn_config); this keeps the limit under any other server. The app gets a
+                # disconnect instead of the message, so it never runs it.
+                await watched_send(
+                    {"type": "websocket.close", "code": 1009, "reason": "Message too big."}
+                )
+                message = {"type": "websocket.disconnect", "code": 1009}
             if message["type"] == "websocket.disconnect" and not closed:
                 closed.update(code=message.get("code", 1005), by="client")
             return message
 
         async def watched_send(message: Message) -> None:
+            if closed.get("by") == "server" and message["type"] in (
+                "websocket.send",
+                "websocket.close",
+            ):
+                return  # closed already (an oversized message): the app's own close is moot
             if message["type"] == "websocket.close" and not closed:
                 closed.update(code=message.get("code", 1000), by="server")
             await send(message)
@@ -203,6 +225,13 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _websocket_message_bytes(message: Message) -> int:
+    text = message.get("text")
+    if text is not None:
+        return len(text.encode())
+    return len(message.get("bytes") or b"")
+
+
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -273,7 +302,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await periodic
         log.info("stopped")
 
-    middleware = [Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)]
+    middleware = [
+        # Outermost: everything inside sees the client address it resolves.
+        Middleware(ForwardedHeadersMiddleware, trusted=settings.forwarded_allow_ips),
+        Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(BodyReadTimeoutMiddleware, seconds=settings.body_read_timeout_seconds),
+    ]
     if settings.cors_allowed_origins or settings.cors_allowed_origin_pattern:
         middleware.append(
             Middleware(
@@ -311,22 +345,46 @@ def _print_development_codes(settings: Settings) -> None:
             print(f"  {role:<8} {code.get_secret_value()}")
 
 
+def uvicorn_config(
+    app: ASGIApp, settings: Settings, *, host: str | None = None, port: int | None = None
+) -> uvicorn.Config:
+    """How the app is served, the same for `python -m app` and the tests' server (which pass
+    their own host and port)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.host if host is None else host,
+        port=settings.port if port is None else port,
+        log_config=None,
+        lifespan="on",
+        # Forwarded headers are read by serving.forwarded with FORWARDED_ALLOW_IPS; uvicorn's
+        # own middleware would trust 127.0.0.1 and ::1 by default.
+        proxy_headers=False,
+        forwarded_allow_ips=[],
+        # uvicorn has no header timeout: its httptools protocol with one (serving.timeouts).
+        http=header_timeout_protocol(settings.header_read_timeout_seconds),
+        # Named rather than "auto" (which picks it today): the message limit below is enforced
+        # by this implementation, closing with 1009.
+        ws="websockets-sansio",
+        # A websocket message may be no larger than an HTTP body (uvicorn's default: 16 MiB).
+        ws_max_size=settings.max_body_bytes,
+        # Longer than uvicorn's 5 s default, so clients and proxies that reuse connections
+        # (most keep them 15-60 s) rarely race a server-side close.
+        timeout_keep_alive=30,
+    )
+
+
 def main() -> None:
     import uvicorn
 
     settings = load_settings()
     if not settings.is_production:
         _print_development_codes(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=True,
-        # Longer than uvicorn's 5 s default, so clients and proxies that reuse connections
-        # (most keep them 15-60 s) rarely race a server-side close.
-        timeout_keep_alive=30,
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: startup failed (the error is in the log)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,15 @@ so `make run` needs no server.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values that appear in examples and templates. A production deployment that still carries one
 # of them has forgotten to set a real secret.
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=3000, ge=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Slow clients (serving/): complete request headers within the first, a complete request
+    # body within the second (counted from the end of the headers), or the connection is closed
+    # (headers) or answered 408 (body).
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Peers (IP addresses or CIDR networks, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed: the reverse proxies in front of the API. Empty: nobody's,
+    # the connecting peer is the client (serving/forwarded.py).
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A live subscription re-checks its caller's access at least this often (and on every
     # event); at most 30 s, tests shorten it.
     websocket_recheck_seconds: float = Field(default=30.0, gt=0, le=30)
@@ -157,6 +167,31 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_url_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # The same comma-separated form as uvicorn's and gunicorn's FORWARDED_ALLOW_IPS.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _ips_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError(
+                    "'*' is not accepted: list the proxies' addresses or networks (write "
+                    "0.0.0.0/0,::/0 if every peer really is a trusted proxy)"
+                )
+            try:
+                ipaddress.ip_network(entry)  # a bare address is a /32 or /128 network
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (host bits must be zero)"
+                ) from None
+        return value
 
     @property
     def is_production(self) -> bool:

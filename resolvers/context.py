@@ -25,6 +25,7 @@ from domain.tokens import read_access_token
 from jobs.services import Services
 from resolvers.loaders import Loaders
 from resolvers.rate_limit import RateLimiter
+from serving.forwarded import client_address
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,9 @@ class Context:
 
     @property
     def client_ip(self) -> str:
-        client = self.request.client
-        return client.host if client else "unknown"
+        """The caller's address for per-address limits: the peer, or what a trusted proxy
+        forwarded (FORWARDED_ALLOW_IPS); the same value the request log shows."""
+        return client_address(self.request.scope)
 
     def bearer_token(self) -> str | None:
         if self.connection_params is not None:

@@ -207,16 +207,16 @@ class Server:
     def __init__(self, settings: Any, build_index: bool = True) -> None:
         import uvicorn
 
-        from app import create_app
+        from app import create_app, uvicorn_config
 
         self.settings = settings
         self.build_index_at_start = build_index
         self.app = create_app(settings)
         self.port = free_port()
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        # Served as production serves it (timeouts, proxy trust, websocket limits).
+        self.server = uvicorn.Server(
+            uvicorn_config(self.app, settings, host="127.0.0.1", port=self.port)
         )
-        self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
         # Set when an arq worker runs beside this server (the PostgreSQL stack).
         self.worker: Any = None

@@ -19,6 +19,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "jobs": {"resolvers", "schema", "app", "seeds"},
     "resolvers": {"schema", "app", "seeds"},
     "schema": {"app", "seeds"},
+    # The network edge (forwarded headers, timeouts) sits beside settings: every layer above
+    # domain may read the client address from it, and it imports none of them.
+    "serving": {"db", "jobs", "resolvers", "schema", "app", "seeds"},
 }
 DOMAIN_ALLOWED_THIRD_PARTY = {"bcrypt", "jwt", "email_validator"}
 
