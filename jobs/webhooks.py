@@ -22,7 +22,8 @@ from db.repositories import webhooks as webhooks_repo
 from db.types import utcnow
 from domain import ids
 from domain.webhooks import host_of, sign
-from jobs.checked_http import RefusedAddress, checked_addresses
+from jobs.checked_http import RefusedAddress as RefusedAddress  # re-exported: callers catch it here
+from jobs.checked_http import checked_addresses
 from jobs.dispatch import dispatch_after_commit
 from jobs.observability import metrics
 from jobs.retry import POLICIES
