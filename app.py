@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
 import time
@@ -250,7 +251,23 @@ async def readyz(request: Request) -> Response:
     )
 
 
-async def metrics_endpoint(_: Request) -> Response:
+async def metrics_endpoint(request: Request) -> Response:
+    """METRICS_TOKEN set: a scraper sends `Authorization: Bearer <token>`. Unset: open in
+    development, not served at all in production (404, as if there were no such route), since
+    the metrics name operations, users' activity levels and the LLM spend."""
+    settings: Settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    if token is None and settings.is_production:
+        return PlainTextResponse("Not Found", status_code=404)
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        scheme, _, credentials = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            credentials.strip().encode(), token.encode()
+        ):
+            return PlainTextResponse(
+                "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
     # A plain route: prometheus_client's ASGI app answers with a redirect when mounted.
     return PlainTextResponse(prometheus_text(), media_type="text/plain; version=0.0.4")
 

@@ -8,8 +8,10 @@ so `make run` needs no server.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -38,6 +40,10 @@ _PLACEHOLDER_SECRETS = frozenset(
 MIN_JWT_SECRET_BYTES = 32
 MIN_INVITE_CODE_CHARS = 12
 MIN_PRODUCTION_BCRYPT_ROUNDS = 12
+# Estimated bits of randomness a production secret must carry (see secret_strength_bits): a
+# signing key or bearer token 128, an invite code (guessed online, behind rate limits) 40.
+MIN_KEY_BITS = 128
+MIN_INVITE_CODE_BITS = 40
 # Origins a development server allows without configuration (any port, http or https).
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
 
@@ -84,6 +90,8 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     admin_invite_code: SecretStr | None = None
     advisor_invite_code: SecretStr | None = None
+    # Bearer token /metrics requires when set. Production without one: /metrics is not served.
+    metrics_token: SecretStr | None = None
 
     # None: true in development, false in production.
     webhook_allow_private_networks: bool | None = None
@@ -157,7 +165,12 @@ class Settings(BaseSettings):
         return value.upper()
 
     @field_validator(
-        "openai_api_key", "jwt_secret", "admin_invite_code", "advisor_invite_code", mode="before"
+        "openai_api_key",
+        "jwt_secret",
+        "admin_invite_code",
+        "advisor_invite_code",
+        "metrics_token",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -251,6 +264,7 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
             )
+        _require_strong("JWT_SECRET", secret, MIN_KEY_BITS)
         for name, code in (
             ("ADMIN_INVITE_CODE", self.admin_invite_code),
             ("ADVISOR_INVITE_CODE", self.advisor_invite_code),
@@ -259,10 +273,55 @@ class Settings(BaseSettings):
                 raise SettingsError(
                     f"{name} must be at least {MIN_INVITE_CODE_CHARS} characters in production"
                 )
+            if code is not None:
+                _require_strong(name, code.get_secret_value(), MIN_INVITE_CODE_BITS)
+        if self.metrics_token is not None:
+            _require_strong("METRICS_TOKEN", self.metrics_token.get_secret_value(), MIN_KEY_BITS)
         if self.bcrypt_rounds < MIN_PRODUCTION_BCRYPT_ROUNDS:
             raise SettingsError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_BCRYPT_ROUNDS} in production"
             )
+
+
+def secret_strength_bits(value: str) -> float:
+    """A rough, deliberately simple estimate of a secret's randomness, in bits:
+
+    1. a value that repeats a shorter unit ("abcabcabc...") counts as that unit only;
+    2. the unit's Shannon entropy per character (from its own character frequencies) times its
+       length, so "a" * 64 is 0 bits and 64 random hex digits about 250;
+    3. halved when every character is from one class (only lower-case letters, only upper-case,
+       or only digits): words and number runs are far more predictable than their length.
+
+    It catches long but trivially weak values; it cannot tell a random-looking phrase from a
+    random one, so generate secrets (`openssl rand -hex 32`) rather than invent them."""
+    unit = value[: _period(value)]
+    if not unit:
+        return 0.0
+    counts = Counter(unit)
+    per_char = -sum(n / len(unit) * math.log2(n / len(unit)) for n in counts.values())
+    bits = per_char * len(unit)
+    one_class = unit.isdigit() or (unit.isalpha() and (unit.islower() or unit.isupper()))
+    if one_class:
+        bits /= 2
+    return bits
+
+
+def _period(value: str) -> int:
+    """The length of the shortest unit the value repeats (its own length if none)."""
+    for size in range(1, len(value) // 2 + 1):
+        if all(value[i] == value[i - size] for i in range(size, len(value))):
+            return size
+    return len(value)
+
+
+def _require_strong(name: str, value: str, min_bits: int) -> None:
+    bits = secret_strength_bits(value)
+    if bits < min_bits:
+        raise SettingsError(
+            f"{name} is too predictable for production (about {bits:.0f} bits of randomness, "
+            f"at least {min_bits} needed: no repeated patterns or single-class words); "
+            "generate one, e.g. `openssl rand -hex 32`"
+        )
 
 
 def _development_jwt_secret(var_dir: Path) -> str:

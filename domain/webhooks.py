@@ -108,14 +108,42 @@ def check_secret(secret: str, problems: Problems, *path: str) -> None:
 
 
 def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified addresses
-    (including IPv4-mapped IPv6 forms), which an SSRF would aim at."""
+    """False for loopback, private, link-local, multicast, reserved and unspecified addresses,
+    which an SSRF would aim at. An IPv6 address that carries an IPv4 address (IPv4-mapped,
+    IPv4-compatible, SIIT-translated, 6to4, Teredo, NAT64) is judged by the IPv4 address(es) it
+    carries, because that is where the packets end up: 2002:7f00:1:: is 127.0.0.1 behind a 6to4
+    relay. Explicit rather than left to `ipaddress`, whose verdicts on these ranges differ
+    between Python 3.11 and 3.13."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        carried = carried_ipv4(ip)
+        if carried:
+            return all(_is_public_ip(v4) for v4 in carried)
+    return _is_public_ip(ip)
+
+
+def carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (Teredo carries two: server and client)."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if ip in _NAT64_WELL_KNOWN or ip in _SIIT_TRANSLATED:
+        return [low32]
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves, not IPv4
+        return [low32]
+    return []
+
+
+def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (
         ip.is_private
         or ip.is_loopback
@@ -124,7 +152,15 @@ def is_public_address(address: str) -> bool:
         or ip.is_reserved
         or ip.is_unspecified
         or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT)
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
     )
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215 local-use translation prefix: where it leads is the local network's choice, and the
+# IPv4 address sits at a position that depends on the prefix length the operator picked
+# (RFC 6052), so no single reading is trustworthy: never public.
+_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+_SIIT_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")

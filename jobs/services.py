@@ -95,6 +95,7 @@ def redis_client(url: str) -> ArqRedis:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Every client of the process. With REDIS_URL: arq queue and Redis pub/sub; without: the
     in-process runner (the same task functions) and an in-memory hub."""
+    from jobs.checked_http import checked_client
     from jobs.embeddings import choose_embedder
     from jobs.llm import LlmClient, openai_client
     from jobs.recommender import CatalogRecommender
@@ -105,10 +106,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         database = Database(create_engine(settings.database_url, settings.db_pool_size))
         stack.push_async_callback(database.dispose)
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
-            follow_redirects=False,
-        )
+        # Webhook deliveries: connects only to addresses that passed the SSRF check.
+        http = checked_client(settings.allow_private_webhooks, settings.webhook_timeout_seconds)
         stack.push_async_callback(http.aclose)
         redis = None
         queue: JobQueue

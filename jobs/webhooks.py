@@ -6,10 +6,8 @@ Headers: X-Webhook-Id (stable across retries), X-Webhook-Event, X-Webhook-Signat
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import socket
 import time
 import uuid
 from typing import Any
@@ -23,7 +21,9 @@ from db.repositories import results as results_repo
 from db.repositories import webhooks as webhooks_repo
 from db.types import utcnow
 from domain import ids
-from domain.webhooks import host_of, is_public_address, sign
+from domain.webhooks import host_of, sign
+from jobs.checked_http import RefusedAddress as RefusedAddress  # re-exported: callers catch it here
+from jobs.checked_http import checked_addresses
 from jobs.dispatch import dispatch_after_commit
 from jobs.observability import metrics
 from jobs.retry import POLICIES
@@ -34,10 +34,6 @@ POLICY = POLICIES["deliver_webhook"]
 # Event ids are derived, not random: the same event of the same pipeline run always gets the
 # same id, so a receiver can deduplicate whatever we resend.
 _EVENT_NAMESPACE = uuid.UUID("6f1c2b8e-4a53-4d0e-9d5e-3c7f3f2a9b10")
-
-
-class RefusedAddress(Exception):
-    """The URL resolves to an address webhooks may not reach (SSRF guard)."""
 
 
 async def queue_assessment_event(
@@ -82,21 +78,15 @@ async def queue_assessment_event(
 
 
 async def check_destination(url: str, allow_private: bool) -> None:
-    """Resolve the host now (the address may have changed since the endpoint was created) and
-    refuse private, loopback and link-local targets unless they are allowed."""
+    """Resolve the host and refuse private, loopback and link-local targets unless they are
+    allowed: the check webhook creation makes. A delivery does not call it: its connection
+    makes the same check on the addresses it then connects to (jobs/checked_http.py)."""
     if allow_private:
         return
     host = host_of(url)
     if host is None:
         raise RefusedAddress("the URL has no host")
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise RefusedAddress(f"cannot resolve {host}: {exc}") from exc
-    addresses = {info[4][0] for info in infos}
-    blocked = sorted(a for a in addresses if not is_public_address(str(a)))
-    if blocked:
-        raise RefusedAddress(f"{host} resolves to a non-public address ({blocked[0]})")
+    await checked_addresses(host, None)
 
 
 async def deliver_webhook(ctx: dict[str, Any], job: str) -> None:
@@ -117,7 +107,9 @@ async def deliver_webhook(ctx: dict[str, Any], job: str) -> None:
     status: int | None = None
     error: str | None = None
     try:
-        await check_destination(endpoint.url, services.settings.allow_private_webhooks)
+        # The SSRF check happens as the connection is made, on the addresses it connects to
+        # (services.http is jobs/checked_http.py's client): resolving here first and letting the
+        # client resolve again was a DNS-rebinding window.
         timestamp = int(time.time())
         response = await services.http.post(
             endpoint.url,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-
 from db.repositories import audit
 from db.repositories import webhooks as webhooks_repo
 from db.tables import WebhookEndpoint
@@ -16,9 +13,10 @@ from domain.webhooks import (
     check_secret,
     check_url,
     host_of,
-    is_public_address,
     new_secret,
 )
+from jobs.checked_http import RefusedAddress, UnresolvableHost
+from jobs.webhooks import check_destination
 from resolvers.context import Context
 
 
@@ -54,13 +52,11 @@ async def create(
 
 
 async def _refuse_private(url: str, problems: Problems) -> None:
-    host = host_of(url) or ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        problems.invalid(f"The host {host} cannot be resolved.", "input", "url")
-        return
-    if any(not is_public_address(str(info[4][0])) for info in infos):
+        await check_destination(url, allow_private=False)
+    except UnresolvableHost:
+        problems.invalid(f"The host {host_of(url)} cannot be resolved.", "input", "url")
+    except RefusedAddress:
         problems.invalid(
             "Webhooks may not point at private, loopback or link-local addresses.",
             "input",

@@ -84,7 +84,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: AddValidationRules(rules),
             lambda: DocumentShapeLimiter(**shape),
             lambda: GuardedValidationCache(maxsize=512),
-            RequestShaping,
+            lambda: RequestShaping(hide_suggestions=settings.is_production),
         ],
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )

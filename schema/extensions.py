@@ -4,6 +4,7 @@ for the log line and metrics."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,9 +15,25 @@ from domain.errors import AccessDenied, DomainError, ErrorCode
 
 log = logging.getLogger("graphql")
 
+# graphql-core appends ` Did you mean 'a', 'b', or 'c'?` (or `... the enum value 'X'?`, `... to
+# use an inline fragment on 'T'?`) to validation and coercion messages; the suggested names are
+# GraphQL names, which hold no `?`. Strawberry's disable_field_suggestions only strips the
+# "Cannot query field" kind, so production strips every kind here, where all errors pass.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
-def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
-    """Give every error an extensions.code; hide anything unexpected behind INTERNAL."""
+
+def strip_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message).rstrip()
+
+
+def shape_error(
+    error: GraphQLError, request_id: str | None, hide_suggestions: bool = False
+) -> GraphQLError:
+    """Give every error an extensions.code; hide anything unexpected behind INTERNAL; in
+    production, drop graphql-core's suggestions (they map the schema for a prober)."""
+    if hide_suggestions and "Did you mean" in error.message:
+        return shape_error(_with(error, strip_suggestions(error.message), error.extensions or {}),
+                           request_id)  # fmt: skip
     original = error.original_error
     if isinstance(original, AccessDenied):
         return _with(error, error.message, {"code": original.code.value})
@@ -72,6 +89,12 @@ def outcome_of(errors: list[GraphQLError]) -> str:
 class RequestShaping(SchemaExtension):
     """Shapes errors and records the operation's name and outcome on the request context."""
 
+    def __init__(
+        self, *, hide_suggestions: bool = False, execution_context: Any | None = None
+    ) -> None:
+        super().__init__(execution_context=execution_context)
+        self.hide_suggestions = hide_suggestions
+
     def _context(self) -> Any:
         return self.execution_context.context
 
@@ -80,7 +103,7 @@ class RequestShaping(SchemaExtension):
         context = self._context()
         request_id = getattr(context, "request_id", None)
         if errors:
-            shaped = [shape_error(e, request_id) for e in errors]
+            shaped = [shape_error(e, request_id, self.hide_suggestions) for e in errors]
             result.errors = shaped
             if hasattr(context, "notes"):
                 context.notes["outcome"] = outcome_of(shaped)
@@ -110,7 +133,7 @@ class RequestShaping(SchemaExtension):
         early = self.execution_context.pre_execution_errors
         if early:
             request_id = getattr(self._context(), "request_id", None)
-            early[:] = [shape_error(e, request_id) for e in early]
+            early[:] = [shape_error(e, request_id, self.hide_suggestions) for e in early]
             if hasattr(self._context(), "notes"):
                 self._context().notes["outcome"] = outcome_of(list(early))
         context = self._context()

@@ -5,11 +5,16 @@ link-local and cloud-metadata addresses written every way a URL parser or resolv
 (trailing dot, IPv6, IPv4-mapped IPv6, decimal, octal and hex integers, userinfo tricks), other
 schemes, and host names that only look public. Each is a VALIDATION_ERROR on input.url and no
 endpoint is saved. A name that resolves to a public address when the endpoint is created and to
-a private one later (DNS rebinding) is refused again when a delivery is about to be made.
+a private one later (DNS rebinding) is refused again when a delivery is about to be made, and
+a delivery connects to the very address it checked: a name that answers a public address to the
+check and 127.0.0.1 a moment later never reaches the loopback receiver.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +23,11 @@ import pytest
 
 from tests.hostile.support import assert_handled
 from tests.support.client import Account, GraphQLClient, register_and_login
-from tests.support.db import scalar
+from tests.support.db import rows, scalar, uuid_param
+from tests.support.pipeline import completed
+from tests.support.receiver import receiver
 from tests.support.stacks import Server, StackConfig
+from tests.support.worker import running_worker
 
 CREATE = """
 mutation Create($input: WebhookEndpointInput!) {
@@ -136,9 +144,16 @@ class FakeResolver:
     def __init__(self, real: Any) -> None:
         self.real = real
         self.names: dict[str, list[str]] = {}
+        # A name whose answers change: each lookup takes the next answer; the last one stays.
+        self.sequences: dict[str, list[list[str]]] = {}
+        self.lookups: dict[str, int] = {}
 
     def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
+        if name in self.sequences:
+            self.lookups[name] = self.lookups.get(name, 0) + 1
+            answers = self.sequences[name]
+            self.names[name] = answers.pop(0) if len(answers) > 1 else answers[0]
         if name not in self.names:
             return self.real(host, port, *args, **kwargs)
         if not self.names[name]:
@@ -197,3 +212,93 @@ async def test_dns_rebinding_is_refused_at_delivery_time(
     finally:
         await client.data(DELETE, {"id": created["endpoint"]["id"]}, admin.token)
     assert await _saved(server, url) == 0
+
+
+class NoInternet:
+    """anyio.connect_tcp (what httpcore connects through) with the machine's outside world cut
+    off: a connection to an address off loopback fails at once, as it would here anyway, and
+    every host it was asked for is recorded."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.hosts: list[str] = []
+
+    async def __call__(self, remote_host: Any, remote_port: int, **kwargs: Any) -> Any:
+        self.hosts.append(str(remote_host))
+        try:
+            outside = not ipaddress.ip_address(str(remote_host)).is_loopback
+        except ValueError:
+            outside = False  # a name: the real function resolves it (through the fake resolver)
+        if outside:
+            raise OSError(101, "Network is unreachable (test)")
+        return await self.real(remote_host, remote_port, **kwargs)
+
+
+async def test_delivery_connects_to_the_address_it_checked(
+    stack: StackConfig, resolver: FakeResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name answers a public address to the check and 127.0.0.1 to the next lookup. Before,
+    the delivery checked the name, then httpx resolved it again and posted to the loopback
+    receiver. Now the one lookup a delivery makes is the one it connects with."""
+    import anyio
+
+    no_internet = NoInternet(anyio.connect_tcp)
+    monkeypatch.setattr(anyio, "connect_tcp", no_internet)
+    settings = stack.settings(webhook_allow_private_networks=False)
+    running = Server(settings, build_index=False)
+    await running.start()
+    client = GraphQLClient(running.base_url)
+    created: dict[str, Any] | None = None
+    try:
+        async with receiver() as target, _worker_if_redis(settings, running):
+            host = "rebind.partner.example"
+            url = f"http://{host}:{target.port}/hook"
+            # 1: creation's check, 2: the first delivery (and, before, its check), 3 and later:
+            # inside. Before the fix lookup 3 was httpx's own, at connect time.
+            public, inside = ["93.184.216.34"], ["127.0.0.1"]
+            resolver.sequences = {host: [public, public, inside]}
+            admin = await register_and_login(client, role="ADMIN")
+            created = await _create(client, admin, url)
+            assert created["errors"] == []
+            student = await register_and_login(client)
+            await completed(client, student.token)
+            endpoint = uuid_param(running, created["endpoint"]["id"])
+            attempts: list[dict[str, Any]] = []
+            for _ in range(400):  # a hang guard; deliveries retry at 1/100 of the real backoff
+                attempts = await rows(
+                    running,
+                    "SELECT attempt, status, error FROM webhook_deliveries "
+                    "WHERE endpoint_id = :e ORDER BY attempt",
+                    e=endpoint,
+                )
+                if attempts and attempts[-1]["error"] and "refused" in attempts[-1]["error"]:
+                    break
+                if target.requests:
+                    break
+                await asyncio.sleep(0.05)
+            assert target.requests == []  # the loopback receiver was never reached
+            assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed")]
+            assert "Network is unreachable" in attempts[0]["error"]  # sent to the checked address
+            assert attempts[1]["error"] == (
+                f"refused: {host} resolves to a non-public address (127.0.0.1)"
+            )
+            assert resolver.lookups[host] == 3  # one per attempt, none behind the check's back
+            assert host not in no_internet.hosts  # connections go to addresses, never names
+            assert "93.184.216.34" in no_internet.hosts
+    finally:
+        if created and created.get("endpoint"):
+            await client.data(DELETE, {"id": created["endpoint"]["id"]}, admin.token)
+        await client.aclose()
+        await running.stop()
+
+
+@contextlib.asynccontextmanager
+async def _worker_if_redis(settings: Any, running: Server) -> AsyncIterator[None]:
+    """On the PostgreSQL stack deliveries run in an arq worker (in this process, so the fake
+    resolver applies); on SQLite in the app."""
+    if not settings.redis_url:
+        yield
+        return
+    async with running_worker(settings) as worker:
+        running.worker = worker
+        yield

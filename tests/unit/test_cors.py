@@ -67,7 +67,7 @@ def test_production_allows_only_the_listed_origins(tmp_path: Path) -> None:
     client = _app(
         tmp_path,
         app_env="production",
-        jwt_secret="k" * 40,
+        jwt_secret="Zq8v-Ks3pW9xLm2R7tYb4Nc6Hd1Fg5Jr0UeA",
         cors_allowed_origins=[FRONT_END],
     )
     assert _preflight(client, FRONT_END) == FRONT_END

@@ -6,7 +6,7 @@ import pytest
 
 from settings import Settings, SettingsError
 
-GOOD_SECRET = "k" * 40
+GOOD_SECRET = "Zq8v-Ks3pW9xLm2R7tYb4Nc6Hd1Fg5Jr0UeA"  # random-looking: 186 estimated bits
 
 
 def _production(**values: object) -> Settings:
@@ -92,3 +92,41 @@ def test_production_generates_no_invite_codes(tmp_path: Path) -> None:
     assert settings.admin_invite_code is None
     assert settings.advisor_invite_code is None
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [
+        ({"jwt_secret": "a" * 64}, "JWT_SECRET"),
+        ({"jwt_secret": "k" * 40}, "JWT_SECRET"),
+        ({"jwt_secret": "abcd" * 16}, "JWT_SECRET"),  # a short pattern, repeated
+        ({"jwt_secret": "0123456789" * 4}, "JWT_SECRET"),
+        ({"jwt_secret": "passwordpasswordpasswordpassword"}, "JWT_SECRET"),
+        ({"jwt_secret": "correcthorsebatterystaplecorrecthorsebatterystaple"}, "JWT_SECRET"),
+        ({"jwt_secret": GOOD_SECRET, "admin_invite_code": "x" * 20}, "ADMIN_INVITE_CODE"),
+        ({"jwt_secret": GOOD_SECRET, "advisor_invite_code": "ab" * 10}, "ADVISOR_INVITE_CODE"),
+        ({"jwt_secret": GOOD_SECRET, "metrics_token": "t" * 48}, "METRICS_TOKEN"),
+    ],
+)
+def test_production_refuses_long_but_weak_secrets(values: dict[str, object], name: str) -> None:
+    """Issue 15, finding 9: these passed the length checks."""
+    with pytest.raises(SettingsError, match=f"{name} is too predictable"):
+        _production(**values).validate_for_startup()
+
+
+def test_generated_secrets_are_strong_enough() -> None:
+    import secrets
+
+    from settings import MIN_INVITE_CODE_BITS, MIN_KEY_BITS, secret_strength_bits
+
+    assert secret_strength_bits("a" * 64) == 0
+    for _ in range(200):  # what the README tells operators to generate
+        assert secret_strength_bits(secrets.token_hex(32)) >= MIN_KEY_BITS
+        assert secret_strength_bits(secrets.token_urlsafe(32)) >= MIN_KEY_BITS
+        assert secret_strength_bits(secrets.token_hex(12)) >= MIN_INVITE_CODE_BITS
+    settings = _production(
+        jwt_secret=secrets.token_hex(32),
+        admin_invite_code=secrets.token_hex(12),
+        metrics_token=secrets.token_urlsafe(32),
+    ).validate_for_startup()
+    assert settings.metrics_token is not None
