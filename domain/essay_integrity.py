@@ -37,6 +37,10 @@ RESTATE_COSINE = 0.60  # cosine with the question above which an answer may be a
 RESTATE_RECALL = 0.10  # ... when it covers less than this of the reference
 RESTATE_CLOSE_COSINE = 0.80  # this close to the question, a few words of its own do not count
 RESTATE_WORDS = 3
+QUESTION_RUN = 3  # words in a row taken from the question: the question said back
+RESTATE_SHARE = 0.25  # when such runs make up this share of the answer, what is left ...
+REMAINDER_RECALL = 0.05  # ... covering less than this of the reference (scored on its own)
+REMAINDER_COSINE = 0.35  # ... and this far from question + reference adds nothing
 REFUSAL_RECALL = 0.10  # a refusal's other words cover less than this of the reference
 REFUSAL_WORDS = 4
 SHUFFLE_SHARE = 0.90  # share of words taken from question and reference ...
@@ -51,6 +55,9 @@ LIST_LOOSE_MAX_WORDS = 8
 SHORT_LINES, SHORT_LINE_WORDS = 3, 3  # a list written one term per line
 LIST_TOPIC_SHARE = 0.7  # ... and most of them words of question and reference
 TAIL_RUN = 4  # this many words without a function word at the very end: appended terms
+COMMA_ITEMS = 4  # a segment of this many comma-separated items ...
+COMMA_ITEM_WORDS = 2  # ... of at most this many words each is an enumeration of terms
+TAIL_FLOOR_ITEMS = 3  # a trailing list this long is scored away (the answer without it)
 MIN_WORDS_FOR_ORDER = 8  # fewer words than this tell nothing about word order
 
 # Words that say nothing about any topic: what a refusal, a hedge or a restatement adds to
@@ -145,7 +152,8 @@ _FILLER = frozenset(
     ]
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'+#-]*|\d+(?:\.\d+)?|[,;:]|[.!?]+|\n")
-_SEGMENT_BREAK = re.compile(r"(?<=[.!?])\s+|\n+|:\s+|\s+-\s+")
+# (a parenthesis that closes the answer is a segment too: "... an address (memory, value)")
+_SEGMENT_BREAK = re.compile(r"(?<=[.!?])\s+|\n+|:\s+|\s+-\s+|\s+\((?=[^()]*\)\W*$)")
 # Code is not prose: brackets, operators and statements make a segment code, not a term list.
 _CODE = re.compile(r"[\[\]{}=;*&<>|/\\]|->|\w\(")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -165,6 +173,12 @@ class ContentMeasures:
     cos_other_question: float | None = None
     novel_content: int = 0  # content words of the answer not in the question, nor filler
     reference_words: int = 0  # content words of the reference answer
+    # The answer without the runs it takes from the question (see question_remainder),
+    # measured on its own: share of the answer those runs make up, recall and cosine of the
+    # rest. None when the answer takes no such run or the lexical model scored it.
+    question_share: float = 0.0
+    remainder_recall: float | None = None
+    remainder_cosine: float | None = None
 
 
 @dataclass(frozen=True)
@@ -221,13 +235,67 @@ def _joined_short_lines(text: str) -> str:
     return "\n".join(part for part in out if part)
 
 
+def _enumeration_items(segment: str) -> list[list[str]]:
+    """The comma-separated items of a segment, each as its words, a leading label ("Also",
+    "Keywords") and a final "and"/"or" dropped: an enumeration is terms whatever words the
+    terms are (a reference's "another" or "the" listed is still a list, not a claim)."""
+    items = [_words(item) for item in re.split(r"[,;]", segment)]
+    items = [i for i in items if i]
+    if items and items[-1][0].lower() in {"and", "or"}:
+        items[-1] = items[-1][1:]
+    return [i for i in items if i]
+
+
+def is_enumeration(segment: str, topic: str, min_items: int = COMMA_ITEMS) -> bool:
+    """A comma-separated run of the topic's terms, one or two words per item, no code."""
+    items = _enumeration_items(segment)
+    if len(items) < min_items or _CODE.search(segment):
+        return False
+    # the first item may carry a label word ("Also location"), the others must be short
+    if any(len(i) > COMMA_ITEM_WORDS for i in items[1:]) or len(items[0]) > COMMA_ITEM_WORDS + 1:
+        return False
+    return known_share(" ".join(w for i in items[1:] for w in i), topic) >= LIST_TOPIC_SHARE
+
+
+def _segments(answer: str) -> list[tuple[int, str]]:
+    """(start offset, text) of the answer's segments, as term_list_segments cuts them."""
+    out, start = [], 0
+    for m in _SEGMENT_BREAK.finditer(answer):
+        out.append((start, answer[start : m.start()]))
+        start = m.end()
+    out.append((start, answer[start:]))
+    return [(i, t) for i, t in out if _words(t)]
+
+
+def without_trailing_list(answer: str, topic: str) -> str | None:
+    """The answer without a list of the topic's terms at its end (a last segment that is an
+    enumeration or a term list, or a run of terms ending the answer), None when it has no
+    such tail. Scored as well, so that an appended list can never raise a score."""
+    parts = _segments(answer)
+    if len(parts) > 1:
+        start, last = parts[-1]
+        if is_enumeration(last, topic, TAIL_FLOOR_ITEMS) or term_list_segments(last, topic):
+            head = answer[:start].rstrip(" \n:-(")
+            # a label before the list ("Keywords:", "Important terms:") goes with it
+            label = re.search(r"(?:^|[.!?]\s+|\n)([A-Za-z ]{1,30})$", head)
+            if label and answer[label.end(1) : start].lstrip().startswith(":"):
+                head = head[: label.start(1)].rstrip()
+            return head or None
+    run = trailing_terms(answer, topic)
+    if run >= TAIL_FLOOR_ITEMS:
+        words = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9'+#-]*", answer))
+        if len(words) > run:
+            return answer[: words[-run].start()].rstrip(" ,;\n:-(") or None
+    return None
+
+
 def term_list_segments(answer: str, topic: str) -> list[str]:
     """Segments (sentences, lines, after a colon or a dash) that are lists of the topic's
     terms: several words, hardly a function word among them, most of them the topic's."""
     out = []
     for position, segment in enumerate(_SEGMENT_BREAK.split(_joined_short_lines(answer))):
         words = _words(segment)
-        if (
+        if is_enumeration(segment, topic) or (
             len(words) >= LIST_MIN_TERMS
             and not _CODE.search(segment)
             and known_share(segment, topic) >= LIST_TOPIC_SHARE
@@ -271,6 +339,32 @@ def trailing_terms(answer: str, topic: str) -> int:
     if not starts_segment and len(run) < TAIL_RUN_ON:
         return 0
     return len(run)
+
+
+def question_remainder(answer: str, question: str) -> tuple[float, str]:
+    """(share of the answer's words in runs of QUESTION_RUN or more words taken from the
+    question, the answer's other words). The rest is what the answer adds to the question;
+    it is measured on its own because, inside a restated question, even generic words ("it
+    is important to understand ... used in practice") take on the question's meaning in
+    contextual word vectors, and so seem to cover the reference."""
+    words = _WORD.findall(answer.lower())
+    asked = _WORD.findall(question.lower())
+    runs = {tuple(asked[i : i + QUESTION_RUN]) for i in range(len(asked) - QUESTION_RUN + 1)}
+    taken = [False] * len(words)
+    for i in range(len(words) - QUESTION_RUN + 1):
+        if tuple(words[i : i + QUESTION_RUN]) in runs:
+            taken[i : i + QUESTION_RUN] = [True] * QUESTION_RUN
+    if not words:
+        return 0.0, ""
+    rest = " ".join(w for w, t in zip(words, taken, strict=True) if not t)
+    return sum(taken) / len(words), rest
+
+
+def restates(m: ContentMeasures) -> bool:
+    """The question said back with nothing of the answer added (see question_remainder)."""
+    if m.question_share < RESTATE_SHARE or m.remainder_recall is None:
+        return False
+    return m.remainder_recall < REMAINDER_RECALL and (m.remainder_cosine or 0.0) < REMAINDER_COSINE
 
 
 def _stem_pairs(text: str) -> set[tuple[str, str]]:
@@ -321,11 +415,17 @@ def judge(
         and m.recall < OTHER_QUESTION_RECALL
     ):
         flags.append(EssayFlag.OTHER_QUESTION)
-    if m.novel_content == 0 or (
-        m.recall < RESTATE_RECALL
-        and (
-            (m.cos_question > RESTATE_COSINE and m.novel_content <= 1)
-            or (m.cos_question_whole > RESTATE_CLOSE_COSINE and m.novel_content <= RESTATE_WORDS)
+    if (
+        m.novel_content == 0
+        or restates(m)
+        or (
+            m.recall < RESTATE_RECALL
+            and (
+                (m.cos_question > RESTATE_COSINE and m.novel_content <= 1)
+                or (
+                    m.cos_question_whole > RESTATE_CLOSE_COSINE and m.novel_content <= RESTATE_WORDS
+                )
+            )
         )
     ):
         flags.append(EssayFlag.RESTATES_QUESTION)

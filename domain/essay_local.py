@@ -31,11 +31,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from domain.essay_flags import EssayFlag
-from domain.essay_integrity import ContentMeasures, filler_free, judge
+from domain.essay_integrity import (
+    RESTATE_SHARE,
+    ContentMeasures,
+    filler_free,
+    judge,
+    question_remainder,
+    without_trailing_list,
+)
 from domain.essays import OtherQuestion, capped_for_flags
 from domain.feedback_guard import LEAK_RUN, WITHHELD, guard_feedback
 
@@ -619,7 +626,19 @@ def score_essay(
             0.0, 0.0, 0.0, 0.0, feedback, kps, method, removed, flags=(EssayFlag.NO_ANSWER,)
         )
 
-    flags = judge(clean, question, reference, _content_measures(question, reference, clean, m))
+    measures = _content_measures(question, reference, clean, m)
+    share, rest = question_remainder(clean, question)
+    # What the answer adds to the question, measured on its own (the lexical recall already
+    # leaves the question's words out).
+    if share >= RESTATE_SHARE and backend is not None:
+        left = measure(rest)
+        measures = replace(
+            measures,
+            question_share=share,
+            remainder_recall=left.details.get("recall", 0.0) if left else 0.0,
+            remainder_cosine=left.cos_question_reference if left else 0.0,
+        )
+    flags = judge(clean, question, reference, measures)
     scores = _criteria(clean, m)
     if removed:
         scores = floor_with(scores, answer)
@@ -629,6 +648,10 @@ def score_essay(
         while n > 1 and m.topicality[n - 1] < OFF_TOPIC_TAIL:
             n -= 1
         scores = floor_with(scores, " ".join(sentences[:n]))
+    # An appended list of terms may never raise a score: the answer without it is scored too.
+    head = without_trailing_list(clean, f"{question} {reference} {' '.join(points)}")
+    if head:
+        scores = floor_with(scores, head)
     scores = {k: capped_for_flags(v, flags) for k, v in scores.items()}
     total = sum(max(0.0, weights.get(k, 0.0)) for k in scores)
     overall = (

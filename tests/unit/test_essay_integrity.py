@@ -14,6 +14,12 @@ import pytest
 import yaml
 
 from domain.essay_flags import FLAGGED_CEILING, EssayFlag
+from domain.essay_integrity import (
+    is_enumeration,
+    question_remainder,
+    term_list_segments,
+    without_trailing_list,
+)
 from domain.essay_local import SimilarityBackend, score_essay
 from domain.essay_syntax import MODEL
 from domain.essays import CriterionScore, EssayResult, EssayTask, OtherQuestion, needs_review
@@ -193,3 +199,102 @@ def test_llm_feedback_that_quotes_the_key_is_rewritten() -> None:
     assert point not in text
     assert not leaked_runs(text, secrets=[task.reference_answer or "", *task.key_points],
                            known=[task.answer, task.prompt])  # fmt: skip
+
+
+# ------------------------------------------------ the question said back, generic words added
+def test_the_remainder_is_what_the_answer_adds_to_the_question() -> None:
+    question = "What is the main advantage of arrays over linked lists?"
+    share, rest = question_remainder(
+        "It is important to understand the main advantage of arrays over linked lists.", question
+    )
+    assert rest == "it is important to understand"
+    assert share > 0.5
+    share, rest = question_remainder("Arrays allow constant-time random access.", question)
+    assert share == 0.0  # no run of three words of the question
+
+
+ARRAYS = 3  # the bank's essay comparing arrays and linked lists
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "It is important to understand how to {core}, because it is used in practice.",
+        "Well, whether you {core} depends on the situation, so it is hard to say in general.",
+        "To {core} is a key idea in computer science and it matters in many programs.",
+    ],
+)
+def test_a_restated_question_with_generic_words_earns_nothing(template: str) -> None:
+    question = bank()[ARRAYS]
+    core = "compare arrays and linked lists in terms of accessing an element by index"
+    result = score(question, template.format(core=core), default_backend())
+    assert EssayFlag.RESTATES_QUESTION in result.flags, result.details
+    assert result.overall <= FLAGGED_CEILING
+
+
+def test_an_answer_that_opens_with_the_question_keeps_its_score() -> None:
+    question = bank()[ARRAYS]
+    answer = (
+        "Comparing arrays and linked lists in terms of accessing an element by index: an array "
+        "computes the address of element i directly, so access is O(1), while a linked list "
+        "must follow the pointers from the head, which is O(n). Inserting in the middle of an "
+        "array shifts the later elements; in a list only two pointers change."
+    )
+    result = score(question, answer, default_backend())
+    assert result.flags == (), result.details
+    assert result.overall > 0.6
+
+
+# ------------------------------------------------ enumerations appended to an answer
+def test_an_enumeration_is_terms_whatever_words_they_are() -> None:
+    topic = "What is a pointer? A variable that contains the address in memory of another variable."
+    assert is_enumeration("Also variable, contains, address, memory, another.", topic)
+    assert not is_enumeration("the address, then the value it points to", topic)
+    assert not is_enumeration("int, char", topic)
+    answer = "It holds a memory address. Keywords: variable, contains, address, another."
+    assert without_trailing_list(answer, topic) == "It holds a memory address."
+    assert without_trailing_list("It holds an address (memory, variable, another)", topic) == (
+        "It holds an address"
+    )
+    genuine = "It holds the address of another variable, so the variable can be changed."
+    assert without_trailing_list(genuine, topic) is None
+    assert term_list_segments(genuine, topic) == []
+
+
+@pytest.mark.parametrize(
+    "appendix",
+    [
+        ". Also {commas}.",
+        " Keywords: {commas}.",
+        " ({commas})",
+        "\n\nImportant terms: {commas}",
+    ],
+)
+def test_an_appended_enumeration_earns_nothing(appendix: str) -> None:
+    backend = default_backend()
+    question = bank()[ARRAYS]
+    partial = "An array stores its elements next to each other in memory."
+    # the reference's own words, a function word among them, as the harvested key would give
+    reference = question["reference_answer"].lower()
+    terms = ["contiguous", "block", "which", "index", "shifting", "pointers"]
+    assert all(f" {t} " in f" {reference} " or t in reference for t in terms), terms
+    plain = score(question, partial, backend)
+    attacked = score(question, partial + appendix.format(commas=", ".join(terms)), backend)
+    assert EssayFlag.KEYWORD_LIST in attacked.flags
+    assert attacked.overall <= min(plain.overall, FLAGGED_CEILING)
+
+
+def test_a_genuine_answer_with_a_short_example_list_keeps_its_score() -> None:
+    backend = default_backend()
+    question = bank()[ARRAYS]
+    answer = (
+        "An array keeps its elements in one contiguous block of memory, so the address of "
+        "element i is computed directly and indexing is O(1). Inserting or deleting in the "
+        "middle shifts the later elements, which is O(n). A linked list must be traversed from "
+        "the head to reach an index (O(n)), but inserting at a known node only changes "
+        "pointers (O(1)); each node also stores pointers, so lists use more memory and have "
+        "worse cache locality (for example with arrays, vectors)."
+    )
+    result = score(question, answer, backend)
+    assert result.flags == (), result.details
+    assert result.overall > 0.6
