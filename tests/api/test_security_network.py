@@ -64,7 +64,11 @@ async def edge(stack: StackConfig) -> AsyncIterator[Server]:
 @pytest.fixture(scope="module")
 async def untrusting(stack: StackConfig) -> AsyncIterator[Server]:
     """The default FORWARDED_ALLOW_IPS (empty) and a small per-address limit."""
-    running = await _running(stack.settings(auth_requests_per_ip=PER_ADDRESS))
+    # A Redis namespace of its own: loopback's per-address bucket in the stack's namespace is
+    # shared with every other test of the run (on PostgreSQL + Redis it was already spent).
+    running = await _running(
+        stack.settings(auth_requests_per_ip=PER_ADDRESS, redis_namespace=f"{stack.namespace}-xff")
+    )
     try:
         yield running
     finally:
@@ -75,7 +79,11 @@ async def untrusting(stack: StackConfig) -> AsyncIterator[Server]:
 async def behind_proxy(stack: StackConfig) -> AsyncIterator[Server]:
     """The test client plays a reverse proxy on loopback, with a second proxy tier in 10/8."""
     running = await _running(
-        stack.settings(auth_requests_per_ip=PER_ADDRESS, forwarded_allow_ips="127.0.0.1,10.0.0.0/8")
+        stack.settings(
+            auth_requests_per_ip=PER_ADDRESS,
+            forwarded_allow_ips="127.0.0.1,10.0.0.0/8",
+            redis_namespace=f"{stack.namespace}-proxy",
+        )
     )
     try:
         yield running

@@ -244,7 +244,11 @@ async def test_delivery_connects_to_the_address_it_checked(
 
     no_internet = NoInternet(anyio.connect_tcp)
     monkeypatch.setattr(anyio, "connect_tcp", no_internet)
-    settings = stack.settings(webhook_allow_private_networks=False)
+    # A Redis namespace of its own: in the stack's, the run's shared worker (private networks
+    # allowed) may take the delivery instead of this test's worker.
+    settings = stack.settings(
+        webhook_allow_private_networks=False, redis_namespace=f"{stack.namespace}-ssrf"
+    )
     running = Server(settings, build_index=False)
     await running.start()
     client = GraphQLClient(running.base_url)
